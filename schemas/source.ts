@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * Where a project's records come from. Paths are relative to the pipeline file's directory (or absolute);
+ * `package:<name>/<path>` resolves inside an installed npm package.
+ */
+const Path = z
+  .string()
+  .min(1)
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte');
+
+/** Map raw label values (e.g. 0/1) to the project's label names. */
+const LabelMap = z.record(z.string(), z.string()).optional();
+
+export const CsvSource = z.object({
+  format: z.literal('csv'),
+  path: Path,
+  textColumn: z.string().default('text'),
+  labelColumn: z.string().optional(),
+  delimiter: z.string().length(1).default(','),
+  labelMap: LabelMap,
+});
+export const JsonSource = z.object({
+  format: z.enum(['json', 'jsonl']),
+  path: Path,
+  textField: z.string().default('text'),
+  labelField: z.string().optional(),
+  labelMap: LabelMap,
+});
+/** CoNLL-style: one `token<TAB or space>tag` per line, blank line between sentences. */
+export const ConllSource = z.object({
+  format: z.literal('conll'),
+  path: Path,
+  tokenColumn: z.number().int().nonnegative().default(0),
+  tagColumn: z.number().int().default(-1),
+});
+/** Brown corpus `word/tag` files; a directory means every file in it. */
+export const BrownSource = z.object({
+  format: z.literal('brown'),
+  path: Path,
+  /** Only files whose name matches (e.g. `^c[a-r]\\d\\d$`). */
+  filePattern: z.string().optional(),
+  /** Map the full Brown tag to a coarse tag set; `universal` maps to the 12 universal POS tags. */
+  tagset: z.enum(['brown', 'universal']).default('universal'),
+  maxSentences: z.number().int().positive().optional(),
+});
+/**
+ * A directory of text files, one record each (e.g. e-mails). The label comes from the first folder under `path`
+ * mapped through `labelFromFolder` (regex → label). Each new file that appears is new data.
+ */
+export const DirectorySource = z.object({
+  format: z.literal('directory'),
+  path: Path,
+  filePattern: z.string().optional(),
+  labelFromFolder: z.record(z.string(), z.string()).optional(),
+  /** Files in the directory hold records in this inner format instead of one text each. */
+  inner: z.enum(['text', 'csv', 'json', 'jsonl', 'conll']).default('text'),
+  maxBytesPerFile: z.number().int().positive().default(1_000_000),
+});
+
+export const SourceSpec = z.discriminatedUnion('format', [CsvSource, JsonSource, ConllSource, BrownSource, DirectorySource]);
+export type SourceSpec = z.infer<typeof SourceSpec>;

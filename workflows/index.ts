@@ -1,0 +1,2 @@
+// Every workflow the workers register. Workflow code is bundled for Temporal's deterministic sandbox.
+export { pipelineWorkflow } from './pipeline.ts';

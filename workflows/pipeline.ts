@@ -1,0 +1,154 @@
+/**
+ * The DAG interpreter: one generic workflow runs any PipelineSpec. Stages run as activities in dependency order,
+ * independent stages in parallel (at most `maxParallel`), each with the retry policy, timeouts, heartbeat timeout
+ * and task queue its spec gives. Before a stage is scheduled its cache key is looked up (a local activity); a hit
+ * reuses the stored outputs and schedules no activity task.
+ *
+ * Deterministic: only @temporalio/workflow, schema types and activity *types* are imported.
+ */
+import {
+  ActivityFailure, ApplicationFailure, condition, log, proxyActivities, proxyLocalActivities, setHandler,
+  upsertSearchAttributes, workflowInfo, type ActivityOptions,
+} from '@temporalio/workflow';
+import type * as activities from '../activities/index.ts';
+import type { PipelineRunInput } from '../schemas/pipeline.ts';
+import type { StageInput, StageResult, StageSpec, StageState } from '../schemas/stage.ts';
+import { descendants } from '../schemas/dag.ts';
+import { BroadloomStage, BroadloomStatus } from '../schemas/search-attributes.ts';
+import { STAGE_FAILED, stagesQuery, type PipelineRunResult } from './definitions.ts';
+
+const cacheActivities = proxyLocalActivities<typeof activities>({
+  startToCloseTimeout: '1m',
+  retry: { maximumAttempts: 5, initialInterval: '200ms' },
+});
+
+type StageActivity = (input: StageInput) => Promise<StageResult>;
+
+function activityOptions(stage: StageSpec): ActivityOptions {
+  const o = stage.options;
+  return {
+    taskQueue: o.taskQueue,
+    startToCloseTimeout: o.startToCloseTimeout as ActivityOptions['startToCloseTimeout'],
+    ...(o.heartbeatTimeout ? { heartbeatTimeout: o.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] } : {}),
+    retry: {
+      maximumAttempts: o.retry.maximumAttempts,
+      initialInterval: o.retry.initialInterval as ActivityOptions['startToCloseTimeout'],
+      backoffCoefficient: o.retry.backoffCoefficient,
+      maximumInterval: o.retry.maximumInterval as ActivityOptions['startToCloseTimeout'],
+      nonRetryableErrorTypes: o.retry.nonRetryableErrorTypes,
+    },
+    activityId: stage.id,
+    summary: `${stage.id} · ${stage.activity}${stage.project ? ` · project ${stage.project}` : ''}`,
+  };
+}
+
+/** Config as the stage (and its cache key) sees it: run-level inputs that change its work are folded in. */
+function effectiveConfig(stage: StageSpec, input: PipelineRunInput): Record<string, unknown> {
+  const config: Record<string, unknown> = { ...stage.config };
+  if (stage.activity === 'train' && input.warmStart) config.warmStart = input.warmStart;
+  if (stage.activity === 'collect' && stage.project && input.arrivals[stage.project]?.length)
+    config.arrivals = input.arrivals[stage.project];
+  return config;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function pipelineWorkflow(input: PipelineRunInput): Promise<PipelineRunResult> {
+  const { spec } = input;
+  const states = new Map<string, StageState>(
+    spec.stages.map((s) => [s.id, { id: s.id, activity: s.activity, project: s.project, status: 'pending', attempt: 0 }]),
+  );
+  setHandler(stagesQuery, () => [...states.values()]);
+  const forced = descendants(spec.stages, input.force);
+  const byId = new Map(spec.stages.map((s) => [s.id, s]));
+  const results = new Map<string, StageResult>();
+  let running = 0;
+  let changed = 0;
+
+  const publish = (status: string) => {
+    const active = [...states.values()].filter((s) => s.status === 'running').map((s) => s.id);
+    upsertSearchAttributes([
+      { key: BroadloomStatus, value: status },
+      { key: BroadloomStage, value: active },
+    ]);
+  };
+  publish('running');
+
+  const runStage = async (stage: StageSpec): Promise<void> => {
+    const state = states.get(stage.id)!;
+    state.status = 'running';
+    state.startedAt = new Date().toISOString();
+    publish('running');
+    const upstream = Object.fromEntries(stage.after.map((d) => [d, results.get(d)!]));
+    const inputHashes = stage.after.flatMap((d) => Object.values(results.get(d)!.outputs).map((r) => r.sha256));
+    const config = effectiveConfig(stage, input);
+    try {
+      const cacheable = stage.options.cache;
+      const lookup = await cacheActivities.lookupStageCache({
+        pipeline: spec.name, stageId: stage.id, config, inputHashes, codeVersion: stage.codeVersion,
+        skipRead: input.noCache || !cacheable || forced.has(stage.id),
+      });
+      state.cacheKey = lookup.key;
+      if (lookup.hit) {
+        results.set(stage.id, lookup.hit);
+        Object.assign(state, { status: 'cached', result: lookup.hit, endedAt: new Date().toISOString() });
+        log.info('stage cached', { stage: stage.id, key: lookup.key });
+        return;
+      }
+      const act = proxyActivities<Record<string, StageActivity>>(activityOptions(stage))[stage.activity]!;
+      state.attempt = 1;
+      const result = await act({
+        pipeline: spec.name, runId: workflowInfo().workflowId, stage: { ...stage, config }, upstream,
+        cacheKey: lookup.key, module: spec.module,
+      });
+      results.set(stage.id, result);
+      if (cacheable) await cacheActivities.recordStageCache({ key: lookup.key, result });
+      Object.assign(state, { status: 'done', result, endedAt: new Date().toISOString() });
+    } catch (err) {
+      Object.assign(state, { status: 'failed', error: errorMessage(err), endedAt: new Date().toISOString() });
+      log.warn('stage failed', { stage: stage.id, error: state.error });
+    } finally {
+      running--;
+      changed++;
+    }
+  };
+
+  for (;;) {
+    const failed = [...states.values()].some((s) => s.status === 'failed');
+    const pending = [...states.values()].filter((s) => s.status === 'pending');
+    if (!failed) {
+      const ready = pending.filter((s) => byId.get(s.id)!.after.every((d) => results.has(d)));
+      for (const s of ready.slice(0, Math.max(0, spec.maxParallel - running))) {
+        running++;
+        void runStage(byId.get(s.id)!);
+      }
+    }
+    if (running === 0) break;
+    const seen = changed;
+    await condition(() => changed !== seen);
+  }
+
+  const failedStages = [...states.values()].filter((s) => s.status === 'failed');
+  if (failedStages.length) {
+    for (const s of states.values()) if (s.status === 'pending') s.status = 'skipped';
+    publish('failed');
+    const first = failedStages[0]!;
+    throw ApplicationFailure.create({
+      type: STAGE_FAILED,
+      nonRetryable: true,
+      message: `stage ${first.id} failed: ${first.error}. Fix the cause, then \`broadloom retry ${workflowInfo().workflowId}\` re-runs it and what follows; finished stages are reused.`,
+      details: [[...states.values()]],
+    });
+  }
+  publish('completed');
+  return {
+    pipeline: spec.name,
+    runKey: input.runKey,
+    status: 'completed',
+    stages: [...states.values()],
+    promotion: results.get('promote')?.facts ?? null,
+  };
+}
