@@ -79,7 +79,7 @@ test('a failing stage fails the run; retry re-executes only the failed stage and
   const handle = await startRun(h.client, changed);
   const { error } = await watchRun(handle, () => {});
   assert.ok(error, 'the run failed');
-  assert.match(String(error.cause?.message ?? error.message), /stage summary failed: fault injected/);
+  assert.match(String((error.cause as Error | undefined)?.message ?? error.message), /stage summary failed: fault injected/);
   assert.equal(executions.get('summary'), 1, 'non-retryable: one attempt only');
   assert.equal(executions.size, 6);
 

@@ -2,7 +2,7 @@
  * Per-test-file access to the test run's Temporal server (started once by test/run.ts), a fresh BROADLOOM_HOME,
  * and in-process workers serving the real task queues.
  */
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -48,7 +48,14 @@ export interface TestHarness {
   close(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
 export async function harness(): Promise<TestHarness> {
+  if (!runtimeInstalled) {
+    // Worker lifecycle and workflow info logs drown the test report; keep warnings and errors.
+    Runtime.install({ logger: new DefaultLogger((process.env.BROADLOOM_TEST_LOG_LEVEL as 'WARN') ?? 'WARN') });
+    runtimeInstalled = true;
+  }
   const server = await testServer();
   const client = await connectClient(server.address, server.namespace);
   const connection = await NativeConnection.connect({ address: server.address });

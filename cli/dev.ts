@@ -1,0 +1,115 @@
+/**
+ * `broadloom dev` and `broadloom worker`: the long-running processes. `dev` brings up the embedded Temporal server
+ * (SQLite under .broadloom/, Web UI on 8233) unless one already listens at the address, then the workers, then
+ * optionally runs the example pipeline. Ctrl-C stops workers first, then the server.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDevServer, isListening, type DevServer } from '../workers/dev-server.ts';
+import { runWorkers, type QueueName, type RunningWorkers } from '../workers/worker.ts';
+import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
+import { broadloomHome } from '../data/home.ts';
+import { loadPipeline, type LoadedPipeline } from '../pipelines/load.ts';
+import type { CustomActivity } from '../pipelines/dsl.ts';
+import { connectClient, startRun, watchRun } from './runs.ts';
+import { stageLine } from './format.ts';
+
+export const EXAMPLE_PIPELINE = fileURLToPath(new URL('../pipelines/examples/broad.ts', import.meta.url));
+
+async function customActivities(files: string[]): Promise<{ pipelines: LoadedPipeline[]; activities: Record<string, CustomActivity> }> {
+  const pipelines = await Promise.all(files.map((f) => loadPipeline(f)));
+  const activities: Record<string, CustomActivity> = {};
+  for (const p of pipelines) {
+    for (const [name, fn] of Object.entries(p.activities)) {
+      if (activities[name] && activities[name] !== fn) throw new Error(`activity "${name}" is defined by two pipelines (${p.file})`);
+      activities[name] = fn;
+    }
+  }
+  return { pipelines, activities };
+}
+
+export interface DevOptions {
+  example: boolean;
+  pipelines: string[];
+  port: number;
+  uiPort: number;
+  exitAfterRun: boolean;
+}
+
+export async function runDev(o: DevOptions): Promise<number> {
+  const settings = temporalSettings();
+  const address = process.env.TEMPORAL_ADDRESS ?? `localhost:${o.port}`;
+  let server: DevServer | null = null;
+  let uiUrl = settings.uiUrl;
+  if (await isListening(address)) {
+    console.log(`broadloom: a Temporal server is already listening at ${address}; connecting to it.`);
+  } else if (process.env.TEMPORAL_ADDRESS) {
+    throw new Error(`TEMPORAL_ADDRESS=${address} is set but nothing answers there; unset it to start the embedded server`);
+  } else {
+    const home = broadloomHome();
+    server = await startDevServer({
+      dbFile: join(home, 'temporal.sqlite'), port: o.port, uiPort: o.uiPort, ip: '127.0.0.1',
+      log: (l) => console.log(l),
+    });
+    uiUrl = server.uiUrl!.replace('127.0.0.1', 'localhost');
+    process.env.TEMPORAL_ADDRESS = server.address;
+    process.env.TEMPORAL_UI_URL = uiUrl;
+  }
+
+  const files = [...(o.example ? [EXAMPLE_PIPELINE] : []), ...o.pipelines.map((f) => resolve(f))];
+  const { pipelines, activities } = await customActivities(files);
+  const connection = await NativeConnection.connect({ address: server?.address ?? address });
+  const workers: RunningWorkers = await runWorkers({ connection, namespace: settings.namespace, activities });
+  console.log(`broadloom: workers running on task queues broadloom, training`);
+  console.log(`\n  Temporal Web UI: ${uiUrl}\n  Temporal address: ${server?.address ?? address}\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('broadloom: stopping workers…');
+    await workers.shutdown().catch(() => {});
+    await connection.close().catch(() => {});
+    if (server) { console.log('broadloom: stopping the Temporal server…'); await server.stop(); }
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
+
+  let code = 0;
+  for (const p of pipelines.filter((x) => x.file === EXAMPLE_PIPELINE)) {
+    const { withCodeVersions } = await import('./code-versions.ts');
+    const spec = await withCodeVersions(p.spec, p.file);
+    const client = await connectClient(server?.address ?? address, settings.namespace);
+    const handle = await startRun(client, spec);
+    console.log(`▶ ${handle.workflowId}\n  Web UI: ${workflowUiUrl({ uiUrl, namespace: settings.namespace }, handle.workflowId)}`);
+    const { result, error } = await watchRun(handle, (s) => { if (s.status !== 'pending') console.log(stageLine(s)); });
+    if (error) {
+      console.error(`✗ ${handle.workflowId} failed: ${(error.cause as Error | undefined)?.message ?? error.message}`);
+      code = 1;
+    } else {
+      const { printRunReport } = await import('./report.ts');
+      await printRunReport(result!);
+      console.log(`✓ ${handle.workflowId} completed`);
+    }
+    await client.close();
+  }
+  if (o.exitAfterRun) {
+    await stop();
+    return code;
+  }
+  console.log(`\nbroadloom dev is running. Web UI: ${uiUrl} — press Ctrl-C to stop.`);
+  await workers.done;
+  return code;
+}
+
+export async function runWorkerProcess(o: { queues: string[]; pipelines: string[] }): Promise<void> {
+  const settings = temporalSettings();
+  const known = ['broadloom', 'training'];
+  for (const q of o.queues) if (!known.includes(q)) throw new Error(`unknown task queue "${q}": expected ${known.join(' or ')}`);
+  const { activities } = await customActivities(o.pipelines.map((f) => resolve(f)));
+  const connection = await NativeConnection.connect({ address: settings.address });
+  const workers = await runWorkers({ connection, namespace: settings.namespace, activities, queues: o.queues as QueueName[] });
+  console.log(`broadloom worker: serving ${o.queues.join(', ')} at ${settings.address} (pid ${process.pid})`);
+  await workers.done;
+}

@@ -1,0 +1,169 @@
+/**
+ * The `broadloom` command. Client commands talk to the Temporal server at $TEMPORAL_ADDRESS (default
+ * localhost:7233); `dev` starts one (embedded dev server + Web UI) with workers when none is listening.
+ */
+import { Command, Option } from 'commander';
+import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
+import { connectClient, startRun, watchRun, retryRun, replayHistories, type BroadloomClient } from './runs.ts';
+import { loadPipeline } from '../pipelines/load.ts';
+import { stageLine, stageTable } from './format.ts';
+import { stagesQuery } from '../workflows/definitions.ts';
+import { PipelineSpecError } from '../pipelines/errors.ts';
+import { readFileSync } from 'node:fs';
+
+const program = new Command('broadloom')
+  .description('Declarative pipeline DAGs for ML projects that keep learning, on Temporal')
+  .showHelpAfterError();
+
+async function withClient<T>(fn: (c: BroadloomClient) => Promise<T>): Promise<T> {
+  const s = temporalSettings();
+  let c: BroadloomClient;
+  try {
+    c = await connectClient(s.address, s.namespace);
+  } catch (e) {
+    throw new Error(`cannot reach Temporal at ${s.address} (${(e as Error).message}). Start it with \`broadloom dev\` or set TEMPORAL_ADDRESS.`);
+  }
+  try { return await fn(c); } finally { await c.close(); }
+}
+
+program
+  .command('dev')
+  .description('start the embedded Temporal server + Web UI (or connect to $TEMPORAL_ADDRESS) and the workers')
+  .option('--example', 'run the example pipeline (pipelines/examples/broad.ts) once everything is up')
+  .option('-p, --pipeline <file...>', 'pipeline modules whose custom activities the workers serve')
+  .option('--port <n>', 'gRPC port of the embedded server', '7233')
+  .option('--ui-port <n>', 'Web UI port', '8233')
+  .option('--exit', 'stop everything after the example run ends (for scripts)')
+  .action(async (o) => {
+    const { runDev } = await import('./dev.ts');
+    process.exitCode = await runDev({ example: !!o.example, pipelines: o.pipeline ?? [], port: Number(o.port), uiPort: Number(o.uiPort), exitAfterRun: !!o.exit });
+  });
+
+program
+  .command('worker')
+  .description('run workers against $TEMPORAL_ADDRESS (a fleet member)')
+  .addOption(new Option('-q, --queues <names>', 'task queues to serve').default('broadloom,training'))
+  .option('-p, --pipeline <file...>', 'pipeline modules whose custom activities this worker serves')
+  .action(async (o) => {
+    const { runWorkerProcess } = await import('./dev.ts');
+    await runWorkerProcess({ queues: String(o.queues).split(','), pipelines: o.pipeline ?? [] });
+  });
+
+program
+  .command('run <pipeline>')
+  .description('run a pipeline file: progress per stage, exit code 1 if a stage fails')
+  .option('--no-cache', 'run every stage even when a cached result exists')
+  .option('--from <stage...>', 're-execute these stages and everything after them')
+  .option('--detach', 'start the run and return')
+  .action(async (file: string, o) => {
+    const pipeline = await loadPipeline(file);
+    const { withCodeVersions } = await import('./code-versions.ts');
+    const spec = await withCodeVersions(pipeline.spec, pipeline.file);
+    await withClient(async (c) => {
+      const handle = await startRun(c, spec, { noCache: o.cache === false, force: o.from ?? [] });
+      process.exitCode = await follow(c, handle.workflowId, !!o.detach);
+    });
+  });
+
+async function follow(c: BroadloomClient, workflowId: string, detach: boolean): Promise<number> {
+  const s = temporalSettings();
+  console.log(`▶ ${workflowId}\n  Web UI: ${workflowUiUrl(s, workflowId)}`);
+  if (detach) return 0;
+  const handle = c.client.workflow.getHandle(workflowId);
+  const width = 22;
+  const { result, error } = await watchRun(handle, (st) => { if (st.status !== 'pending') console.log(stageLine(st, width)); });
+  if (error) {
+    console.error(`✗ ${workflowId} failed: ${(error.cause as Error | undefined)?.message ?? error.message}`);
+    return 1;
+  }
+  const p = result?.promotion as { decision?: string; version?: string; reason?: string } | null;
+  if (p?.decision) console.log(`  promotion: ${p.decision}${p.version ? ` ${p.version}` : ''}${p.reason ? ` — ${p.reason}` : ''}`);
+  console.log(`✓ ${workflowId} completed`);
+  return 0;
+}
+
+program
+  .command('status <workflowId>')
+  .description("each stage's state, timings and outputs")
+  .option('--json', 'print JSON')
+  .action(async (id: string, o) => withClient(async (c) => {
+    const handle = c.client.workflow.getHandle(id);
+    const d = await handle.describe();
+    const states = await handle.query(stagesQuery);
+    if (o.json) return void console.log(JSON.stringify({ status: d.status.name, stages: states }, null, 2));
+    console.log(`${id}  ${d.status.name}  started ${d.startTime.toISOString()}\n${stageTable(states)}`);
+  }));
+
+program
+  .command('list')
+  .description('recent pipeline runs')
+  .option('--pipeline <name>')
+  .option('--status <status>', 'running | completed | failed')
+  .option('-n, --limit <n>', 'how many', '20')
+  .action(async (o) => withClient(async (c) => {
+    const clauses = ["WorkflowType = 'pipelineWorkflow'"];
+    if (o.pipeline) clauses.push(`BroadloomPipeline = '${String(o.pipeline).replace(/'/g, '')}'`);
+    if (o.status) clauses.push(`BroadloomStatus = '${String(o.status).replace(/'/g, '')}'`);
+    let n = 0;
+    for await (const w of c.client.workflow.list({ query: clauses.join(' AND ') })) {
+      console.log(`${w.workflowId.padEnd(48)} ${w.status.name.padEnd(11)} ${w.startTime.toISOString()}`);
+      if (++n >= Number(o.limit)) break;
+    }
+    if (!n) console.log('no runs');
+  }));
+
+program
+  .command('retry <workflowId>')
+  .description('start a new run of the same spec: finished stages are reused, the failed stage and what follows re-run')
+  .option('--from <stage...>', 'force re-execution from these stages on')
+  .option('--detach')
+  .action(async (id: string, o) => withClient(async (c) => {
+    const handle = await retryRun(c, id, { from: o.from });
+    process.exitCode = await follow(c, handle.workflowId, !!o.detach);
+  }));
+
+program
+  .command('replay [workflowIds...]')
+  .description('replay histories against the current workflow code and report non-determinism')
+  .option('-f, --file <history.json...>', 'history files (as exported by the Web UI or `temporal workflow show -o json`)')
+  .action(async (ids: string[], o) => {
+    const histories: Array<{ workflowId: string; history: unknown }> = [];
+    for (const f of o.file ?? []) histories.push({ workflowId: f, history: JSON.parse(readFileSync(f, 'utf8')) });
+    if (ids.length) {
+      await withClient(async (c) => {
+        for (const id of ids) histories.push({ workflowId: id, history: await c.client.workflow.getHandle(id).fetchHistory() });
+      });
+    }
+    if (!histories.length) throw new Error('nothing to replay: give workflow ids or --file');
+    const results = await replayHistories(histories);
+    for (const r of results) console.log(`${r.ok ? '✓' : '✗'} ${r.workflowId}${r.error ? `: ${r.error}` : ''}`);
+    process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+  });
+
+program
+  .command('graph <pipeline>')
+  .description('print the DAG of a pipeline file without running it (Mermaid, or DOT)')
+  .addOption(new Option('--format <format>').choices(['mermaid', 'dot']).default('mermaid'))
+  .action(async (file: string, o) => {
+    const { runGraph } = await import('../pipelines/static/index.ts');
+    process.exitCode = await runGraph(file, o.format, process.stdout);
+  });
+
+program
+  .command('check <files...>')
+  .description('static checks before anything runs: DAG, activities, schemas, workflow determinism')
+  .action(async (files: string[]) => {
+    const { runCheck } = await import('../pipelines/static/index.ts');
+    process.exitCode = await runCheck(files, process.stdout);
+  });
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    console.error(e instanceof PipelineSpecError ? e.message : `broadloom: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { replayHistories } from '../cli/runs.ts';
+
+const dir = fileURLToPath(new URL('./fixtures/histories', import.meta.url));
+const histories = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown }));
+
+test('recorded histories replay cleanly against the current workflow code', async () => {
+  assert.ok(histories.length >= 3, 'histories are checked in');
+  const results = await replayHistories(histories);
+  assert.equal(results.length, histories.length);
+  for (const r of results) assert.ok(r.ok, `${r.workflowId}: ${r.error}`);
+});
+
+test('a non-deterministic change to the workflow is caught by replay', async () => {
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./fixtures/nondeterministic/workflows.ts', import.meta.url)),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  const failures: string[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories.map((h) => ({ ...h, history: h.history as never })))) {
+    if (r.error) failures.push(`${r.workflowId}: ${r.error.name}`);
+  }
+  assert.equal(failures.length, histories.length, `every history must fail to replay: ${failures.join('; ')}`);
+  assert.ok(failures.every((f) => /DeterminismViolationError/.test(f)), failures.join('; '));
+});
