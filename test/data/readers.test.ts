@@ -10,8 +10,8 @@ import { readDirectory } from '../../data/readers/directory.ts';
 import { resolveSourcePath, SourceError, readLines } from '../../data/readers/common.ts';
 import { collectItems, REPO, tmpDir, write } from './helpers.ts';
 
-const good = (items: { record?: unknown }[]) => items.filter((i) => i.record);
-const bad = (items: { error?: unknown }[]) => items.filter((i) => i.error);
+const good = <T extends { record?: unknown }>(items: T[]) => items.filter((i) => i.record);
+const bad = <T extends { error?: unknown }>(items: T[]) => items.filter((i) => i.error);
 
 test('csv: RFC 4180 quotes, escaped quotes, embedded newlines, CRLF, BOM', async () => {
   const dir = tmpDir();
@@ -79,8 +79,9 @@ test('readLines handles a 5 MB line with bounded memory', async () => {
   for (let i = 0; i < 5; i++) fs.writeSync(fd, block);
   fs.writeSync(fd, '\nafter\n');
   fs.closeSync(fd);
-  const lines = await collectItems(readLines(path.join(dir, 'big.txt'), 1 << 20) as never);
-  assert.deepEqual((lines as { line: number; text?: string; error?: unknown }[]).map((l) => [l.line, l.text ?? 'ERR']), [[1, 'short'], [2, 'ERR'], [3, 'after']]);
+  const lines: { line: number; text?: string }[] = [];
+  for await (const l of readLines(path.join(dir, 'big.txt'), 1 << 20)) lines.push(l);
+  assert.deepEqual(lines.map((l) => [l.line, l.text ?? 'ERR']), [[1, 'short'], [2, 'ERR'], [3, 'after']]);
 });
 
 test('json array + jsonl: labelMap, bad JSON lines, NaN/Infinity/non-string text, deep nesting', async () => {
