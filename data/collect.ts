@@ -68,6 +68,8 @@ export interface CollectOptions {
   onProgress?: (p: CollectProgress) => void;
   progressEvery?: number;
   limits?: Partial<ReaderLimits>;
+  /** Abort between records (e.g. a Temporal activity's cancellation signal); throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface CollectResult {
@@ -291,9 +293,13 @@ export async function collectProject(projectInput: ProjectSpec, opts: CollectOpt
       const s = c.perSource.get(label);
       opts.onProgress?.({ project: project.name, source: label, read: s?.read ?? 0, good: s?.good ?? 0, quarantined: s?.quarantined ?? 0 });
     };
+    opts.signal?.throwIfAborted();
     for await (const item of readSource(spec, ctx)) {
       c.add(item, label);
-      if (++n % every === 0) progress();
+      if (++n % every === 0) {
+        opts.signal?.throwIfAborted();
+        progress();
+      }
     }
     if (!c.perSource.has(label)) c.perSource.set(label, { source: label, read: 0, good: 0, quarantined: 0, duplicates: 0 });
     progress();

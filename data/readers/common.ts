@@ -265,3 +265,14 @@ export function normaliseLabel(
   if (labelMap && Object.prototype.hasOwnProperty.call(labelMap, s)) return { label: labelMap[s]! };
   return { label: s };
 }
+
+/** A single-file source must exist and be a regular file; otherwise a SourceError naming the source. */
+export async function assertSourceFile(file: string, sourceLabel: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.stat(file);
+  } catch (e) {
+    throw new SourceError(`source ${sourceLabel}: ${file} does not exist or cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!st.isFile()) throw new SourceError(`source ${sourceLabel}: ${file} is not a regular file`);
+}

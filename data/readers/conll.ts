@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ConllSource } from '../../schemas/source.ts';
-import { clip, limitsOf, readLines, resolveSourcePath } from './common.ts';
+import { assertSourceFile, clip, limitsOf, readLines, resolveSourcePath } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadItem } from './common.ts';
 
 export type ConllSourceSpec = z.infer<typeof ConllSource>;
@@ -82,5 +82,6 @@ export async function* readConllFile(file: string, display: string, opts: ConllO
 
 export async function* readConll(spec: ConllSourceSpec, ctx: ReadContext): AsyncGenerator<ReadItem> {
   const file = resolveSourcePath(spec.path, ctx.baseDir, `conll:${spec.path}`);
+  await assertSourceFile(file, `conll:${spec.path}`);
   yield* readConllFile(file, spec.path, { tokenColumn: spec.tokenColumn ?? 0, tagColumn: spec.tagColumn ?? -1 }, limitsOf(ctx));
 }

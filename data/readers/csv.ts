@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { CsvSource } from '../../schemas/source.ts';
-import { clip, limitsOf, normaliseLabel, readLines, resolveSourcePath, SourceError } from './common.ts';
+import { assertSourceFile, clip, limitsOf, normaliseLabel, readLines, resolveSourcePath, SourceError } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadItem } from './common.ts';
 
 export type CsvSourceSpec = z.infer<typeof CsvSource>;
@@ -175,6 +175,7 @@ export async function* readCsvFile(file: string, display: string, opts: CsvOptio
 
 export async function* readCsv(spec: CsvSourceSpec, ctx: ReadContext): AsyncGenerator<ReadItem> {
   const file = resolveSourcePath(spec.path, ctx.baseDir, `csv:${spec.path}`);
+  await assertSourceFile(file, `csv:${spec.path}`);
   yield* readCsvFile(
     file,
     spec.path,

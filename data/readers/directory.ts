@@ -126,5 +126,31 @@ export async function* readDirectory(spec: DirectorySourceSpec, ctx: ReadContext
   const rules = compileLabelRules(spec.labelFromFolder, label);
   const files = await listFiles(root, compileFilePattern(spec.filePattern, label));
   const limits = limitsOf(ctx);
-  for (const rel of files) yield* readDirectoryFile(root, rel, spec, rules, limits);
+  if ((spec.inner ?? 'text') !== 'text') {
+    for (const rel of files) yield* readDirectoryFile(root, rel, spec, rules, limits);
+    return;
+  }
+  // One record per file: read a few files ahead concurrently (I/O latency dominates), yield strictly in order.
+  const load = async (rel: string): Promise<ReadItem[]> => {
+    const out: ReadItem[] = [];
+    for await (const it of readDirectoryFile(root, rel, spec, rules, limits)) out.push(it);
+    return out;
+  };
+  const window: Promise<ReadItem[]>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (window.length < PREFETCH && next < files.length) {
+      const p = load(files[next++]!);
+      p.catch(() => {}); // surfaced when awaited, in order
+      window.push(p);
+    }
+  };
+  fill();
+  while (window.length > 0) {
+    const items = await window.shift()!;
+    fill();
+    yield* items;
+  }
 }
+
+const PREFETCH = 16;

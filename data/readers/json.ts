@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { JsonSource } from '../../schemas/source.ts';
-import { clip, limitsOf, normaliseLabel, readLines, readWholeFile, resolveSourcePath } from './common.ts';
+import { assertSourceFile, clip, limitsOf, normaliseLabel, readLines, readWholeFile, resolveSourcePath } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadError, ReadItem } from './common.ts';
 
 export type JsonSourceSpec = z.infer<typeof JsonSource>;
@@ -146,6 +146,7 @@ function depthOver(v: unknown, limit: number): boolean {
 
 export async function* readJson(spec: JsonSourceSpec, ctx: ReadContext): AsyncGenerator<ReadItem> {
   const file = resolveSourcePath(spec.path, ctx.baseDir, `${spec.format}:${spec.path}`);
+  await assertSourceFile(file, `${spec.format}:${spec.path}`);
   const opts: JsonOptions = { textField: spec.textField ?? 'text', labelField: spec.labelField, labelMap: spec.labelMap };
   const limits = limitsOf(ctx);
   if (spec.format === 'jsonl') yield* readJsonlFile(file, spec.path, opts, limits);

@@ -124,6 +124,11 @@ test('collect: too many bad rows throws after writing the quarantine artifact', 
   // a traversal in a source path fails the whole project with the source named
   const evil = P({ name: 'evil', task: { kind: 'sequence-classification', labels: ['a', 'b'] }, sources: [{ format: 'csv', path: '../../etc/passwd' }] });
   await assert.rejects(collectProject(evil, { baseDir: dir, store }), /source csv:\.\.\/\.\.\/etc\/passwd: path traversal/);
+  const missing = P({ name: 'missing', task: { kind: 'sequence-classification', labels: ['a', 'b'] }, sources: [{ format: 'jsonl', path: 'nope.jsonl' }] });
+  await assert.rejects(collectProject(missing, { baseDir: dir, store }), /source jsonl:nope\.jsonl: .*nope\.jsonl does not exist/);
+  const ac = new AbortController();
+  ac.abort(new Error('activity cancelled'));
+  await assert.rejects(collectProject(project, { baseDir: dir, store, signal: ac.signal }), /activity cancelled/);
 });
 
 test('collect: splits are stable when data is added; maxRecords is a deterministic subset', async () => {
