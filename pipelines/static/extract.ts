@@ -4,10 +4,11 @@
  * identity helpers (`project`, `stage`) and `task.*` calls, and expands projects with compile.ts's own
  * `projectStages`, so the static DAG is the runtime DAG. Whatever cannot be resolved is reported, never guessed.
  */
-import { Node, SyntaxKind, type CallExpression, type Expression, type ObjectLiteralExpression } from 'ts-morph';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { Node, SyntaxKind, type CallExpression, type Expression, type ObjectLiteralExpression, type SourceFile } from 'ts-morph';
 import { DATA_QUEUE, projectStages, stageIds } from '../compile.ts';
 import type { ProjectSpec } from '../../schemas/index.ts';
-import { diagnosticAt, findRepoRoot, sourceFile, trackLoadedFiles, type Diagnostic } from './project.ts';
+import { diagnosticAt, findRepoRoot, siblingFile, sourceFile, type Diagnostic } from './project.ts';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
 type Value = unknown;
@@ -28,8 +29,7 @@ export function resolveExpr(node: Node, depth = 0): Node {
     return node;
   }
   if (Node.isShorthandPropertyAssignment(node)) {
-    const sym = node.getValueSymbol();
-    const decl = sym?.getDeclarations()[0];
+    const decl = lookup(node, node.getName(), depth + 1);
     if (decl && Node.isVariableDeclaration(decl) && isConst(decl)) {
       const init = decl.getInitializer();
       if (init) return resolveExpr(init, depth + 1);
@@ -49,12 +49,99 @@ function isConst(decl: Node): boolean {
   return Node.isVariableDeclarationList(list) && (list.getFlags() & 2 /* NodeFlags.Const */) !== 0;
 }
 
-/** The declaration an identifier refers to, through imports (aliases). */
+/**
+ * The declaration an identifier refers to, found syntactically (no type checker: reading a pipeline must stay fast):
+ * the nearest enclosing block or the file declaring the name, through `import`s of relative modules and their
+ * `export ... from` chains.
+ */
 export function declarationOf(id: Node): Node | undefined {
-  let sym = id.getSymbol();
-  if (!sym) return undefined;
-  if (sym.isAlias()) sym = sym.getAliasedSymbol() ?? sym;
-  return sym.getDeclarations()[0];
+  return lookup(id, id.getText(), 0);
+}
+
+function lookup(at: Node, name: string, depth: number): Node | undefined {
+  if (depth > MAX_DEPTH) return undefined;
+  for (let scope: Node | undefined = at.getParent(); scope; scope = scope.getParent()) {
+    if (!(Node.isBlock(scope) || Node.isSourceFile(scope) || Node.isModuleBlock(scope))) continue;
+    for (const st of scope.getStatements()) {
+      const d = declaredIn(st, name, depth);
+      if (d) return d;
+    }
+  }
+  return undefined;
+}
+
+/** What statement `st` declares under `name` (imports resolved to the exporting module's declaration). */
+function declaredIn(st: Node, name: string, depth: number): Node | undefined {
+  if (Node.isVariableStatement(st)) return st.getDeclarations().find((d) => d.getName() === name);
+  if ((Node.isFunctionDeclaration(st) || Node.isClassDeclaration(st) || Node.isEnumDeclaration(st)) && st.getName() === name) return st;
+  if (Node.isImportDeclaration(st) && !st.isTypeOnly()) {
+    const spec = st.getModuleSpecifierValue();
+    const target = () => resolveRelative(st, spec);
+    if (st.getDefaultImport()?.getText() === name) { const t = target(); return t && exportOf(t, 'default', depth + 1); }
+    if (st.getNamespaceImport()?.getText() === name) return target();
+    const named = st.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name);
+    if (named) { const t = target(); return t && exportOf(t, named.getName(), depth + 1); }
+  }
+  return undefined;
+}
+
+/** A relative import's file (`./x.ts`, `./x.js` → `./x.ts`, `./x` → `./x.ts` or `./x/index.ts`). */
+function resolveRelative(from: Node, spec: string): SourceFile | undefined {
+  if (!spec.startsWith('.') && !spec.startsWith('/')) return undefined;
+  const base = resolvePath(dirname(from.getSourceFile().getFilePath()), spec);
+  const candidates = [base, base.replace(/\.(m|c)?js$/, '.$1ts'), `${base}.ts`, `${base}/index.ts`];
+  for (const c of candidates) {
+    const sf = siblingFile(from, c);
+    if (sf) return sf;
+  }
+  return undefined;
+}
+
+/** The declaration module `sf` exports as `name`, through re-exports. */
+export function exportOf(sf: SourceFile, name: string, depth = 0): Node | undefined {
+  return moduleExports(sf, depth, name).get(name);
+}
+
+/** Everything a module exports, by name, found syntactically (`only`: stop at that name). */
+export function moduleExports(sf: SourceFile, depth = 0, only?: string): Map<string, Node> {
+  const out = new Map<string, Node>();
+  if (depth > MAX_DEPTH) return out;
+  const want = (n: string) => only === undefined || only === n;
+  for (const st of sf.getStatements()) {
+    if (Node.isVariableStatement(st) && st.isExported()) {
+      for (const d of st.getDeclarations()) if (want(d.getName())) out.set(d.getName(), d);
+    } else if ((Node.isFunctionDeclaration(st) || Node.isClassDeclaration(st) || Node.isEnumDeclaration(st)) && st.isExported()) {
+      const n = st.isDefaultExport() ? 'default' : st.getName();
+      if (n && want(n)) out.set(n, st);
+    } else if (Node.isExportAssignment(st) && !st.isExportEquals() && want('default')) {
+      out.set('default', st.getExpression());
+    } else if (Node.isExportDeclaration(st) && !st.isTypeOnly()) {
+      const spec = st.getModuleSpecifierValue();
+      const target = spec !== undefined ? resolveRelative(st, spec) : undefined;
+      if (st.isNamespaceExport() || !st.hasNamedExports()) {
+        const ns = st.getNamespaceExport();
+        if (ns && target && want(ns.getName())) out.set(ns.getName(), target);
+        else if (!ns && target) for (const [k, v] of moduleExports(target, depth + 1, only)) if (k !== 'default' && !out.has(k)) out.set(k, v);
+        continue;
+      }
+      for (const ne of st.getNamedExports()) {
+        if (ne.isTypeOnly()) continue;
+        const exported = ne.getAliasNode()?.getText() ?? ne.getName();
+        if (!want(exported)) continue;
+        const d = target ? exportOf(target, ne.getName(), depth + 1) : lookup(ne, ne.getName(), depth + 1) ?? declaredInFile(sf, ne.getName(), depth);
+        if (d) out.set(exported, d);
+      }
+    }
+  }
+  return out;
+}
+
+function declaredInFile(sf: SourceFile, name: string, depth: number): Node | undefined {
+  for (const st of sf.getStatements()) {
+    const d = declaredIn(st, name, depth + 1);
+    if (d) return d;
+  }
+  return undefined;
 }
 
 /** `definePipeline`, `task.sequence` → `sequence`, `a.b.c` → `c`. */
@@ -200,6 +287,13 @@ export function evalValue(node: Node | undefined, depth = 0): Value {
     if (obj && typeof obj === 'object' && !Array.isArray(obj)) return (obj as Record<string, Value>)[n.getName()];
     return UNKNOWN;
   }
+  if (Node.isElementAccessExpression(n)) {
+    const obj = evalValue(n.getExpression(), depth + 1);
+    const key = evalValue(n.getArgumentExpression(), depth + 1);
+    if (obj && typeof obj === 'object' && (typeof key === 'string' || typeof key === 'number'))
+      return (obj as Record<string, Value>)[key];
+    return UNKNOWN;
+  }
   if (Node.isCallExpression(n)) {
     const callee = n.getExpression();
     const args = n.getArguments();
@@ -266,9 +360,7 @@ export function findPipelineCalls(file: string, root = findRepoRoot(file)): Call
 
 /** The pipeline(s) defined in `file`, read without running it. */
 export function extractPipelines(file: string, root = findRepoRoot(file)): StaticPipeline[] {
-  const out = findPipelineCalls(file, root).map((call) => readPipeline(call, root));
-  trackLoadedFiles(root);
-  return out;
+  return findPipelineCalls(file, root).map((call) => readPipeline(call, root));
 }
 
 /** The first pipeline defined in `file`; throws if there is none. */

@@ -49,6 +49,7 @@ interface Cached {
   stamps: Map<string, string>;
 }
 const projects = new Map<string, Cached>();
+const roots = new WeakMap<Project, string>();
 
 function stamp(path: string): string | null {
   try {
@@ -74,10 +75,12 @@ export function projectFor(root: string): Project {
   if (!cached) {
     const tsconfig = join(key, 'tsconfig.json');
     const project = existsSync(tsconfig)
-      ? new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true })
+      // No ambient `types`: @types/node is the bulk of a program and nothing here needs Node's globals' types.
+      ? new Project({ tsConfigFilePath: tsconfig, compilerOptions: { types: [] }, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true })
       : new Project({ compilerOptions: DEFAULT_OPTIONS, skipFileDependencyResolution: true });
     cached = { project, stamps: new Map() };
     projects.set(key, cached);
+    roots.set(project, key);
     return project;
   }
   refresh(cached);
@@ -85,18 +88,16 @@ export function projectFor(root: string): Project {
 }
 
 function refresh(cached: Cached): void {
-  for (const sf of cached.project.getSourceFiles()) {
-    const path = sf.getFilePath();
-    if (isExternal(path)) continue;
+  for (const [path, before] of [...cached.stamps]) {
     const now = stamp(path);
-    const before = cached.stamps.get(path);
-    if (before !== undefined && now === before) continue;
+    if (now === before) continue;
+    const sf = cached.project.getSourceFile(path);
     if (now === null) {
-      cached.project.removeSourceFile(sf);
+      if (sf) cached.project.removeSourceFile(sf);
       cached.stamps.delete(path);
       continue;
     }
-    if (before !== undefined) sf.refreshFromFileSystemSync();
+    sf?.refreshFromFileSystemSync();
     cached.stamps.set(path, now);
   }
 }
@@ -114,6 +115,20 @@ export function sourceFile(root: string, file: string): SourceFile {
   return sf;
 }
 
+/** Adds a file to the same project as `near` (import resolution without the type checker); undefined if missing. */
+export function siblingFile(near: Node, path: string): SourceFile | undefined {
+  const project = near.getProject();
+  const root = roots.get(project);
+  const abs = resolve(path);
+  const existing = project.getSourceFile(abs);
+  if (existing) return existing;
+  if (!existsSync(abs) || !statSync(abs).isFile()) return undefined;
+  const sf = project.addSourceFileAtPath(abs);
+  const s = stamp(abs);
+  if (root && s) projects.get(root)?.stamps.set(sf.getFilePath(), s);
+  return sf;
+}
+
 /**
  * Makes every repository file the program has loaded (through imports) part of the project, so later calls check
  * them for changes too. Cheap after the first time.
@@ -123,16 +138,11 @@ export function trackLoadedFiles(root: string): void {
   if (!cached) return;
   const program = cached.project.getProgram().compilerObject;
   for (const f of program.getSourceFiles()) {
-    if (isExternal(f.fileName) || f.isDeclarationFile) continue;
-    const sf = cached.project.getSourceFile(f.fileName);
-    if (sf && !cached.stamps.has(sf.getFilePath())) {
-      const s = stamp(sf.getFilePath());
-      if (s) cached.stamps.set(sf.getFilePath(), s);
-    } else if (!sf) {
-      const added = cached.project.addSourceFileAtPathIfExists(f.fileName);
-      const s = stamp(f.fileName);
-      if (added && s) cached.stamps.set(added.getFilePath(), s);
-    }
+    if (f.isDeclarationFile || isExternal(f.fileName)) continue;
+    const sf = cached.project.addSourceFileAtPathIfExists(f.fileName);
+    if (!sf || cached.stamps.has(sf.getFilePath())) continue;
+    const s = stamp(sf.getFilePath());
+    if (s) cached.stamps.set(sf.getFilePath(), s);
   }
 }
 
