@@ -121,10 +121,58 @@ export function rowsToTable(rows: readonly Record<string, unknown>[], schemaName
       const v = r[c.name];
       return v === undefined ? null : v;
     });
-    vectors[c.name] = arrow.vectorFromArray(values as never[], typeOf(c.kind));
+    vectors[c.name] =
+      c.kind === 'utf8'
+        ? arrow.makeVector(utf8Data(values as (string | null)[]))
+        : c.kind === 'list<utf8>'
+          ? arrow.makeVector(listUtf8Data(values as (string[] | null)[]))
+          : arrow.vectorFromArray(values as never[], typeOf(c.kind));
   }
   // Table(schema, columns) keeps the schema (nullability + metadata) and copes with multi-chunk vectors.
   return new arrow.Table(schema, vectors as never);
+}
+
+/** Validity bitmap (LSB first) or undefined when nothing is null. */
+function validity(values: readonly unknown[]): { nullCount: number; nullBitmap: Uint8Array | undefined } {
+  let nullCount = 0;
+  for (const v of values) if (v === null) nullCount++;
+  if (nullCount === 0) return { nullCount, nullBitmap: undefined };
+  const bitmap = new Uint8Array(((values.length + 63) >> 6) << 3);
+  values.forEach((v, i) => {
+    if (v !== null) bitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  return { nullCount, nullBitmap: bitmap };
+}
+
+/** Utf8 column built in one pass into one buffer (arrow's generic builder is ~5x slower and GC-heavy). */
+function utf8Data(values: readonly (string | null)[]): arrow.Data<arrow.Utf8> {
+  const n = values.length;
+  const valueOffsets = new Int32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) total += Buffer.byteLength(v, 'utf8');
+    if (total > 0x7fffffff) throw new Error('rowsToTable: a string column is over 2 GiB; split the table');
+    valueOffsets[i + 1] = total;
+  }
+  const data = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (const v of values) if (v !== null && v !== undefined) pos += data.write(v, pos, 'utf8');
+  const { nullCount, nullBitmap } = validity(values);
+  return arrow.makeData({ type: new arrow.Utf8(), length: n, nullCount, nullBitmap, valueOffsets, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+}
+
+function listUtf8Data(values: readonly (string[] | null)[]): arrow.Data<arrow.List<arrow.Utf8>> {
+  const n = values.length;
+  const valueOffsets = new Int32Array(n + 1);
+  const flat: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v) for (const x of v) flat.push(x);
+    valueOffsets[i + 1] = flat.length;
+  }
+  const { nullCount, nullBitmap } = validity(values);
+  return arrow.makeData({ type: listUtf8(), length: n, nullCount, nullBitmap, valueOffsets, child: utf8Data(flat) });
 }
 
 function toPlain(v: unknown): unknown {

@@ -9,6 +9,7 @@ test('TokenRow tables use List<Utf8> and round-trip in order', () => {
   const rows = [
     { id: 'b', tokens: ['The', 'cat'], tags: ['DET', 'NOUN'], source: 'f', split: 'train' },
     { id: 'a', tokens: ['Hi'], tags: null, source: 'f', split: 'dev' },
+    { id: 'ü', tokens: ['naïve', '日本語', '🙂', 'x'], tags: ['ADJ', 'NOUN', 'X', 'X'], source: 'é/ф', split: 'test' },
   ];
   const t = roundTrip(rowsToTable(rows, 'token'));
   assert.equal(String(t.schema.fields[1]?.type), 'List<Utf8>');
@@ -21,6 +22,11 @@ test('QuarantineRow and TextRow validate against the shared zod schemas', () => 
   assert.deepEqual(tableToRows(roundTrip(rowsToTable(q, 'quarantine'))), q);
   assert.throws(() => rowsToTable([{ id: 'x', text: '', label: null, source: 's', split: 'train' }], 'text'), /empty text/);
   assert.throws(() => rowsToTable([{ id: 'x', tokens: ['a', 'b'], tags: ['X'], source: 's', split: 'train' }], 'token'), /token\/tag count mismatch/);
+  const texts = [
+    { id: '1', text: 'Grüße 🙂', label: null, source: 's', split: 'train' },
+    { id: '2', text: 'x', label: 'pos', source: 's', split: 'dev' },
+  ];
+  assert.deepEqual(tableToRows(roundTrip(rowsToTable(texts, 'text'))), texts);
   const empty = roundTrip(rowsToTable([], 'text'));
   assert.equal(empty.numRows, 0);
   assert.deepEqual(empty.schema.fields.map((f) => f.name), arrowSchemaFor('text').fields.map((f) => f.name));
