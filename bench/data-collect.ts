@@ -5,11 +5,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ArtifactStore, collectProject, UNIVERSAL_TAGS } from '../data/index.ts';
 import { ProjectSpec } from '../schemas/project.ts';
 import type { ProjectSpecInput } from '../schemas/project.ts';
 
-const repo = path.resolve(import.meta.dirname, '..');
+const repo = fileURLToPath(new URL('..', import.meta.url));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'broadloom-bench-'));
 const store = new ArtifactStore({ root: path.join(dir, 'artifacts') });
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { ArtifactStore } from '../../data/artifact-store.ts';
 import type { ReadItem } from '../../data/readers/common.ts';
@@ -36,4 +37,4 @@ export function listAll(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile());
 }
 
-export const REPO = path.resolve(import.meta.dirname, '..', '..');
+export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
