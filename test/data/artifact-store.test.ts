@@ -139,3 +139,12 @@ test('default root follows BROADLOOM_HOME', () => {
     else process.env['BROADLOOM_HOME'] = saved;
   }
 });
+
+test('concurrent puts of the same bytes are safe and leave one file', async () => {
+  const { store } = tmpStore();
+  const bytes = new Uint8Array(2 << 20).map((_, i) => (i * 7) % 256);
+  const refs = await Promise.all(Array.from({ length: 8 }, () => store.putBytes(bytes, { kind: 'checkpoint' })));
+  assert.equal(new Set(refs.map((r) => r.uri)).size, 1);
+  assert.deepEqual(listAll(store.root), [path.join(refs[0]!.sha256.slice(0, 2), refs[0]!.sha256)]);
+  assert.equal((await store.getBytes(refs[0]!)).byteLength, bytes.byteLength);
+});
