@@ -6,18 +6,18 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Node } from 'ts-morph';
 import { calleeName, getProp, moduleExports, resolveExpr, type StaticPipeline } from './extract.ts';
-import { sourceFile } from './project.ts';
+import { sourceFile, type ProjectKind } from './project.ts';
 
 export function activitiesIndexPath(root: string): string {
   return join(root, 'activities', 'index.ts');
 }
 
 /** Exports of `activities/index.ts` (followed through re-exports to their declarations), or null if it does not exist. */
-export function exportedActivities(root: string): Map<string, Node> | null {
+export function exportedActivities(root: string, kind: ProjectKind = 'full'): Map<string, Node> | null {
   const path = activitiesIndexPath(root);
   if (!existsSync(path)) return null;
   const out = new Map<string, Node>();
-  for (const [name, d] of moduleExports(sourceFile(root, path))) out.set(name, d);
+  for (const [name, d] of moduleExports(sourceFile(root, path, kind))) out.set(name, d);
   return out;
 }
 
@@ -28,7 +28,7 @@ export interface ActivityImpl {
   node: Node;
 }
 
-export function findActivity(p: StaticPipeline, activity: string, exported = exportedActivities(p.root)): ActivityImpl | undefined {
+export function findActivity(p: StaticPipeline, activity: string, exported = exportedActivities(p.root, p.kind)): ActivityImpl | undefined {
   const own = p.activities.get(activity);
   if (own) return { from: 'pipeline', node: own.value };
   const decl = exported?.get(activity);

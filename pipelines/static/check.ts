@@ -142,7 +142,7 @@ export function checkPipeline(p: StaticPipeline): Diagnostic[] {
   }
 
   // Activities of custom stages must be registered somewhere.
-  const exported = exportedActivities(p.root);
+  const exported = exportedActivities(p.root, p.kind);
   for (const s of custom) {
     if (s.activity === '(unknown)') continue;
     if (findActivity(p, s.activity, exported)) continue;
@@ -200,7 +200,7 @@ function checkSchemas(p: StaticPipeline, exported: Map<string, Node> | null): Di
   const out: Diagnostic[] = [];
   const schemas = new Map(p.stages.map((s) => [s.id, declaredSchemas(findActivity(p, s.activity, exported))]));
   if (![...schemas.values()].some((s) => s.input)) return out;
-  const checker = projectFor(p.root).getTypeChecker().compilerObject;
+  const checker = projectFor(p.root, p.kind).getTypeChecker().compilerObject;
   const assignable = (a: Type, b: Type) => checker.isTypeAssignableTo(a.compilerType, b.compilerType);
   for (const consumer of p.stages) {
     const input = schemas.get(consumer.id)?.input;

@@ -48,26 +48,27 @@ export function stageCodeVersions(pipelineFile: string, opts: CodeVersionOptions
 /** Like stageCodeVersions, with what went into each hash (for `--explain` output and tests). */
 export function stageCodeDetails(pipelineFile: string, opts: CodeVersionOptions = {}): Record<string, StageCodeInfo> {
   const root = opts.root ?? findRepoRoot(pipelineFile);
-  const p = extractPipeline(pipelineFile, root);
+  const p = extractPipeline(pipelineFile, root, 'code');
   const out = codeDetailsOf(p);
-  trackLoadedFiles(root);
+  trackLoadedFiles(root, 'code');
   return out;
 }
 
 export function codeDetailsOf(p: StaticPipeline): Record<string, StageCodeInfo> {
-  const project = projectFor(p.root);
-  const program = project.getProgram().compilerObject;
-  const hasher = new Hasher(p.root, program);
-  const exported = exportedActivities(p.root);
+  // Find every root first: finding them may add files to the project, which replaces its program.
+  const exported = exportedActivities(p.root, p.kind);
   const labelers = [...p.labelers.values()].map((e) => e.value);
-  const out: Record<string, StageCodeInfo> = {};
-  for (const s of p.stages) {
+  const plan = p.stages.map((s) => {
     const impl = findActivity(p, s.activity, exported);
     const roots: MorphNode[] = impl ? [impl.node] : [];
     // The label stage runs the pipeline's labelling functions: they are its code too.
     if (s.activity === 'label' && s.project !== undefined && s.id === stageIds.label(s.project)) roots.push(...labelers);
-    out[s.id] = hasher.version(s.activity, impl ? impl.from : 'unresolved', roots.map((r) => r.compilerNode));
-  }
+    return { s, from: impl ? impl.from : ('unresolved' as const), roots };
+  });
+  const program = projectFor(p.root, p.kind).getProgram().compilerObject;
+  const hasher = new Hasher(p.root, program);
+  const out: Record<string, StageCodeInfo> = {};
+  for (const { s, from, roots } of plan) out[s.id] = hasher.version(s.activity, from, roots.map((r) => r.compilerNode));
   return out;
 }
 

@@ -8,7 +8,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { Node, SyntaxKind, type CallExpression, type Expression, type ObjectLiteralExpression, type SourceFile } from 'ts-morph';
 import { DATA_QUEUE, projectStages, stageIds } from '../compile.ts';
 import type { ProjectSpec } from '../../schemas/index.ts';
-import { diagnosticAt, findRepoRoot, siblingFile, sourceFile, type Diagnostic } from './project.ts';
+import { diagnosticAt, findRepoRoot, siblingFile, sourceFile, type Diagnostic, type ProjectKind } from './project.ts';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
 type Value = unknown;
@@ -108,10 +108,10 @@ export function moduleExports(sf: SourceFile, depth = 0, only?: string): Map<str
   if (depth > MAX_DEPTH) return out;
   const want = (n: string) => only === undefined || only === n;
   for (const st of sf.getStatements()) {
-    if (Node.isVariableStatement(st) && st.isExported()) {
+    if (Node.isVariableStatement(st) && st.hasExportKeyword()) {
       for (const d of st.getDeclarations()) if (want(d.getName())) out.set(d.getName(), d);
-    } else if ((Node.isFunctionDeclaration(st) || Node.isClassDeclaration(st) || Node.isEnumDeclaration(st)) && st.isExported()) {
-      const n = st.isDefaultExport() ? 'default' : st.getName();
+    } else if ((Node.isFunctionDeclaration(st) || Node.isClassDeclaration(st) || Node.isEnumDeclaration(st)) && st.hasExportKeyword()) {
+      const n = st.hasDefaultKeyword() ? 'default' : st.getName();
       if (n && want(n)) out.set(n, st);
     } else if (Node.isExportAssignment(st) && !st.isExportEquals() && want('default')) {
       out.set('default', st.getExpression());
@@ -339,6 +339,8 @@ export interface StaticStage {
 export interface StaticPipeline {
   file: string;
   root: string;
+  /** The project it was read in (see project.ts). */
+  kind: ProjectKind;
   name?: string;
   call: CallExpression;
   projects: StaticProject[];
@@ -353,24 +355,24 @@ export interface StaticPipeline {
 }
 
 /** Every `definePipeline(...)` call in a file (usually one, the default export). */
-export function findPipelineCalls(file: string, root = findRepoRoot(file)): CallExpression[] {
-  const sf = sourceFile(root, file);
+export function findPipelineCalls(file: string, root = findRepoRoot(file), kind: ProjectKind = 'full'): CallExpression[] {
+  const sf = sourceFile(root, file, kind);
   return sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeName(c) === 'definePipeline');
 }
 
 /** The pipeline(s) defined in `file`, read without running it. */
-export function extractPipelines(file: string, root = findRepoRoot(file)): StaticPipeline[] {
-  return findPipelineCalls(file, root).map((call) => readPipeline(call, root));
+export function extractPipelines(file: string, root = findRepoRoot(file), kind: ProjectKind = 'full'): StaticPipeline[] {
+  return findPipelineCalls(file, root, kind).map((call) => readPipeline(call, root, kind));
 }
 
 /** The first pipeline defined in `file`; throws if there is none. */
-export function extractPipeline(file: string, root = findRepoRoot(file)): StaticPipeline {
-  const [p] = extractPipelines(file, root);
+export function extractPipeline(file: string, root = findRepoRoot(file), kind: ProjectKind = 'full'): StaticPipeline {
+  const [p] = extractPipelines(file, root, kind);
   if (!p) throw new Error(`${file}: no definePipeline({...}) call found`);
   return p;
 }
 
-function readPipeline(call: CallExpression, root: string): StaticPipeline {
+function readPipeline(call: CallExpression, root: string, kind: ProjectKind): StaticPipeline {
   const problems: Diagnostic[] = [];
   const warn = (node: Node, message: string) => problems.push(diagnosticAt(node, 'unresolved', message, 'warning'));
   const arg = call.getArguments()[0];
@@ -420,7 +422,7 @@ function readPipeline(call: CallExpression, root: string): StaticPipeline {
   const labs = top.get('labelers') ? objectEntries(top.get('labelers')!.value) : { entries: new Map<string, Entry>(), complete: true };
 
   return {
-    file: call.getSourceFile().getFilePath(), root, call, projects, stages,
+    file: call.getSourceFile().getFilePath(), root, kind, call, projects, stages,
     activities: acts.entries, activitiesComplete: acts.complete, labelers: labs.entries, labelersComplete: labs.complete,
     problems, ...(typeof nameValue === 'string' ? { name: nameValue } : {}),
   };

@@ -43,6 +43,13 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
   esModuleInterop: true,
 };
 
+/**
+ * `full`: modules resolve like tsc's (package types included), for type questions (schema assignability).
+ * `code`: only relative imports resolve; packages stay opaque. Code versions need nothing more (a package counts by
+ * its locked version) and the program is a fraction of the size, so the cold start is much faster.
+ */
+export type ProjectKind = 'full' | 'code';
+
 interface Cached {
   project: Project;
   /** Files of the repository the project has read, with the size+mtime they had when last checked. */
@@ -69,15 +76,17 @@ export function isExternal(path: string): boolean {
  * The cached Project for `root`. Repository files it already holds are re-read when their size or mtime changed (or
  * they were deleted), so the answer always reflects the files on disk.
  */
-export function projectFor(root: string): Project {
-  const key = resolve(root);
+export function projectFor(root: string, kind: ProjectKind = 'full'): Project {
+  const dir = resolve(root);
+  const key = `${kind}:${dir}`;
   let cached = projects.get(key);
   if (!cached) {
-    const tsconfig = join(key, 'tsconfig.json');
+    const tsconfig = join(dir, 'tsconfig.json');
+    const resolutionHost = kind === 'code' ? relativeOnly : undefined;
     const project = existsSync(tsconfig)
       // No ambient `types`: @types/node is the bulk of a program and nothing here needs Node's globals' types.
-      ? new Project({ tsConfigFilePath: tsconfig, compilerOptions: { types: [] }, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true })
-      : new Project({ compilerOptions: DEFAULT_OPTIONS, skipFileDependencyResolution: true });
+      ? new Project({ tsConfigFilePath: tsconfig, compilerOptions: { types: [] }, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true, ...(resolutionHost ? { resolutionHost } : {}) })
+      : new Project({ compilerOptions: DEFAULT_OPTIONS, skipFileDependencyResolution: true, ...(resolutionHost ? { resolutionHost } : {}) });
     cached = { project, stamps: new Map() };
     projects.set(key, cached);
     roots.set(project, key);
@@ -86,6 +95,12 @@ export function projectFor(root: string): Project {
   refresh(cached);
   return cached.project;
 }
+
+const relativeOnly = (host: ts.ModuleResolutionHost, options: () => ts.CompilerOptions) => ({
+  resolveModuleNames(names: string[], containingFile: string): (ts.ResolvedModuleFull | undefined)[] {
+    return names.map((n) => (n.startsWith('.') || n.startsWith('/') ? ts.resolveModuleName(n, containingFile, options(), host).resolvedModule : undefined));
+  },
+});
 
 function refresh(cached: Cached): void {
   for (const [path, before] of [...cached.stamps]) {
@@ -103,14 +118,14 @@ function refresh(cached: Cached): void {
 }
 
 /** Adds (or returns) a repository file of `root`'s project, remembering its stamp. */
-export function sourceFile(root: string, file: string): SourceFile {
-  const project = projectFor(root);
+export function sourceFile(root: string, file: string, kind: ProjectKind = 'full'): SourceFile {
+  const project = projectFor(root, kind);
   const abs = resolve(file);
   let sf = project.getSourceFile(abs);
   if (!sf) {
     sf = project.addSourceFileAtPath(abs);
     const s = stamp(abs);
-    if (s) projects.get(resolve(root))!.stamps.set(sf.getFilePath(), s);
+    if (s) projects.get(`${kind}:${resolve(root)}`)!.stamps.set(sf.getFilePath(), s);
   }
   return sf;
 }
@@ -133,8 +148,8 @@ export function siblingFile(near: Node, path: string): SourceFile | undefined {
  * Makes every repository file the program has loaded (through imports) part of the project, so later calls check
  * them for changes too. Cheap after the first time.
  */
-export function trackLoadedFiles(root: string): void {
-  const cached = projects.get(resolve(root));
+export function trackLoadedFiles(root: string, kind: ProjectKind = 'full'): void {
+  const cached = projects.get(`${kind}:${resolve(root)}`);
   if (!cached) return;
   const program = cached.project.getProgram().compilerObject;
   for (const f of program.getSourceFiles()) {

@@ -1,0 +1,38 @@
+/**
+ * Timing of the static reader on the repository's own pipelines: graph, check and code versions, cold (fresh
+ * ts-morph Project) and warm (cached Project, files unchanged), plus a warm run after touching one helper.
+ *   node --import tsx bench/static.ts
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pipelineGraph } from '../pipelines/static/graph.ts';
+import { checkFiles } from '../pipelines/static/check.ts';
+import { stageCodeDetails } from '../pipelines/static/code-version.ts';
+import { clearProjectCache } from '../pipelines/static/project.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const pipelines = readdirSync(join(repo, 'pipelines/examples')).filter((f) => f.endsWith('.ts')).map((f) => join(repo, 'pipelines/examples', f));
+const targets = [...pipelines, join(repo, 'workflows')];
+
+function time<T>(label: string, fn: () => T): T {
+  const t = performance.now();
+  const out = fn();
+  console.log(`${label.padEnd(34)} ${(performance.now() - t).toFixed(1).padStart(8)} ms`);
+  return out;
+}
+
+for (const round of ['cold', 'warm', 'warm']) {
+  if (round === 'cold') clearProjectCache();
+  console.log(`-- ${round}`);
+  for (const p of pipelines) time(`graph ${p.slice(repo.length)}`, () => pipelineGraph(p));
+  const diags = time(`check ${targets.length} paths`, () => checkFiles(targets));
+  if (round === 'cold') console.log(`   ${diags.filter((d) => d.severity === 'error').length} errors, ${diags.length} diagnostics`);
+  for (const p of pipelines) {
+    const d = time(`codeVersions ${p.slice(repo.length)}`, () => stageCodeDetails(p));
+    if (round === 'cold') {
+      for (const [id, info] of Object.entries(d))
+        console.log(`   ${id.padEnd(20)} ${info.codeVersion.slice(0, 16)} ${info.from.padEnd(10)} ${String(info.units.length).padStart(3)} units  ${info.packages.join(' ')}`);
+    }
+  }
+}
