@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { PipelineRunInput, type PipelineSpec } from '../schemas/pipeline.ts';
 import type { StageState } from '../schemas/stage.ts';
+import type { ArtifactRef } from '../schemas/artifact.ts';
 import { BroadloomPipeline, BroadloomProject, BroadloomStatus, BroadloomStage } from '../schemas/search-attributes.ts';
 import { pipelineWorkflowId, stagesQuery, type PipelineRunResult } from '../workflows/definitions.ts';
 import { DATA_QUEUE } from '../pipelines/compile.ts';
@@ -35,7 +36,7 @@ export interface StartRunOptions {
   noCache?: boolean;
   force?: string[];
   warmStart?: string | null;
-  arrivals?: Record<string, string[]>;
+  arrivals?: Record<string, ArtifactRef[]>;
   taskQueue?: string;
 }
 

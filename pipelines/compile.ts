@@ -54,7 +54,7 @@ export function projectStages(projects: ProjectSpec[], spec: Pick<PipelineSpec, 
     });
   }
   stages.push({
-    id: stageIds.promote, activity: 'promote', after: projects.map((p) => stageIds.evaluate(p.name)),
+    id: stageIds.promote, activity: 'promote', after: [stageIds.train, ...projects.map((p) => stageIds.evaluate(p.name))],
     config: { gates: Object.fromEntries(projects.map((p) => [p.name, p.gate])) }, options: { retry: { maximumAttempts: 3 } },
   });
   return stages;

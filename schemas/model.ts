@@ -58,6 +58,10 @@ export const ModelManifest = z.object({
   createdAt: z.string(),
   encoder: ArtifactRef,
   heads: z.record(z.string(), ArtifactRef),
+  /** vocab.txt of the WordPiece tokenizer the encoder was trained with. */
+  tokenizer: ArtifactRef.optional(),
+  /** The trainer's own manifest (encoder config, head label sets, hashes), as JSON. */
+  modelManifest: ArtifactRef.optional(),
   tokenizerSha256: z.string(),
   backend: z.string(),
   parent: z.string().nullable(),

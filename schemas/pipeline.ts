@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ProjectSpec, Slug } from './project.ts';
 import { EncoderSpec, TrainingSpec } from './model.ts';
 import { StageSpec } from './stage.ts';
+import { ArtifactRef } from './artifact.ts';
 
 export const ScheduleSpec = z.object({
   /** Cron expression (`0 3 * * *`) or an interval (`6h`, `30m`); exactly one. */
@@ -50,6 +51,6 @@ export const PipelineRunInput = z.object({
   /** Model version to warm-start from (continual retraining); `champion` resolves at run time. */
   warmStart: z.string().nullable().default(null),
   /** Extra dataset artifacts per project that arrived since the champion (continual learning). */
-  arrivals: z.record(z.string(), z.array(z.string())).default({}),
+  arrivals: z.record(z.string(), z.array(ArtifactRef)).default({}),
 });
 export type PipelineRunInput = z.infer<typeof PipelineRunInput>;

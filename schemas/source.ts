@@ -56,6 +56,11 @@ export const DirectorySource = z.object({
   /** Files in the directory hold records in this inner format instead of one text each. */
   inner: z.enum(['text', 'csv', 'json', 'jsonl', 'conll']).default('text'),
   maxBytesPerFile: z.number().int().positive().default(1_000_000),
+  /**
+   * Text encoding of the files. `utf-8` rejects invalid bytes (quarantine); `utf-8-or-latin1` decodes files that are
+   * not valid UTF-8 as ISO-8859-1, as old e-mail is (each such file is counted).
+   */
+  encoding: z.enum(['utf-8', 'latin1', 'utf-8-or-latin1']).default('utf-8'),
 });
 
 export const SourceSpec = z.discriminatedUnion('format', [CsvSource, JsonSource, ConllSource, BrownSource, DirectorySource]);

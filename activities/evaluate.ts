@@ -1,0 +1,75 @@
+/**
+ * Stage 5 — evaluate: the project's metric on its full test split, for the candidate and for the current champion,
+ * with a report artifact (metrics, confusion matrix, per-class precision/recall/F1) and the gate's verdict.
+ */
+import type { GateSpec, StageInput, StageResult, TaskSpec, TextRow, TokenRow } from '../schemas/index.ts';
+import { initBackend } from '../ml/backend.ts';
+import type { Example, TaskDefinition } from '../ml/types.ts';
+import type { TaskEvaluation } from '../ml/predict.ts';
+import { broadloomContext } from './context.ts';
+import { badInput, heartbeat, outputOf, readRows, upstreamOf } from './stage-kit.ts';
+import { loadPredictor, modelRefsFromManifest, modelRefsFromOutputs, registryFor, type ModelRefs } from './model-store.ts';
+
+type Row = TextRow | TokenRow;
+
+export interface GateVerdict {
+  passes: boolean;
+  reason: string;
+}
+
+/** Pass only if the candidate reaches the minimum and did not drop more than allowed below the champion. */
+export function applyGate(project: string, metric: string, candidate: number, champion: number | null, gate: GateSpec): GateVerdict {
+  const c = candidate.toFixed(4);
+  if (candidate < gate.min) return { passes: false, reason: `${project}: ${metric} ${c} is below the minimum ${gate.min}` };
+  if (champion !== null && candidate < champion - gate.maxRegression - 1e-12) {
+    return { passes: false, reason: `${project}: ${metric} dropped from ${champion.toFixed(4)} to ${c} (allowed regression ${gate.maxRegression})` };
+  }
+  return { passes: true, reason: `${project}: ${metric} ${c}${champion !== null ? ` vs champion ${champion.toFixed(4)}` : ' (no champion yet)'} passes` };
+}
+
+async function evaluateModel(refs: ModelRefs, task: TaskDefinition, examples: Example[]): Promise<TaskEvaluation | null> {
+  if (!refs.heads[task.name]) return null;
+  const predictor = await loadPredictor(refs, [task.name]);
+  try {
+    return predictor.evaluate(task, examples);
+  } finally {
+    predictor.dispose();
+  }
+}
+
+export async function evaluate(input: StageInput): Promise<StageResult> {
+  const cfg = input.stage.config as { project: string; task: TaskSpec; gate: GateSpec };
+  await initBackend(process.env.BROADLOOM_BACKEND);
+  const labelled = upstreamOf(input, `${cfg.project}.label`);
+  const testRef = outputOf(labelled, 'test', `${cfg.project}.label`);
+  const test = (await readRows<Row>(testRef)).map((r): Example =>
+    'tokens' in r ? { tokens: r.tokens, tags: r.tags ?? [] } : { text: r.text, label: r.label ?? '' });
+  if (!test.length) throw badInput(`project ${cfg.project}: the test split is empty; add data or raise split.test`);
+  const task: TaskDefinition = {
+    name: cfg.project, kind: cfg.task.kind, labels: cfg.task.labels, metric: cfg.task.metric,
+    ...(cfg.task.kind === 'sequence-classification' && cfg.task.positiveLabel ? { positiveLabel: cfg.task.positiveLabel } : {}),
+  };
+  heartbeat({ evaluating: 'candidate', examples: test.length });
+  const candidate = await evaluateModel(modelRefsFromOutputs(upstreamOf(input, 'train').outputs), task, test);
+  if (!candidate) throw badInput(`the trained model has no head for project ${cfg.project}`);
+  const championManifest = await registryFor(input.pipeline).champion();
+  heartbeat({ evaluating: 'champion', version: championManifest?.version ?? null });
+  // A champion trained before this project joined has no head for it: nothing to regress from.
+  const champion = championManifest ? await evaluateModel(modelRefsFromManifest(championManifest), task, test) : null;
+  const verdict = applyGate(cfg.project, candidate.metric, candidate.value, champion?.value ?? null, cfg.gate);
+  const report = await broadloomContext().store.putJson(
+    { project: cfg.project, testExamples: test.length, metric: candidate.metric, candidate, champion, championVersion: championManifest?.version ?? null, gate: cfg.gate, verdict },
+    { kind: 'report', name: `${cfg.project}/evaluation` },
+  );
+  return {
+    outputs: { report },
+    summary: `${candidate.metric} ${candidate.value.toFixed(4)} on ${test.length} test examples${champion ? ` (champion ${championManifest!.version}: ${champion.value.toFixed(4)})` : ''} — ${verdict.passes ? 'passes' : 'fails'} the gate`,
+    metrics: { candidate: candidate.value, accuracy: candidate.accuracy, ...(champion ? { champion: champion.value } : {}), examples: test.length },
+    facts: {
+      project: cfg.project, metric: candidate.metric, candidate: candidate.value, accuracy: candidate.accuracy,
+      ...(candidate.macroF1 !== undefined ? { macroF1: candidate.macroF1 } : {}),
+      champion: champion?.value ?? null, championVersion: championManifest?.version ?? null, examples: test.length, testSha256: testRef.sha256,
+      passes: verdict.passes, reason: verdict.reason,
+    },
+  };
+}
