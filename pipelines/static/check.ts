@@ -158,6 +158,17 @@ export function checkPipeline(p: StaticPipeline): Diagnostic[] {
       `stage "${s.id}" uses activity "${s.activity}", which is neither in the pipeline's \`activities\` nor exported by activities/index.ts${near ? ` (did you mean "${near}"?)` : ''}`));
   }
 
+  // Generated stages need the built-in activities; while activities/index.ts lacks one, say so (a warning).
+  if (exported) {
+    for (const a of new Set(p.stages.filter((s) => s.builtin).map((s) => s.activity))) {
+      if (exported.has(a) || p.activities.has(a)) continue;
+      const first = p.stages.find((s) => s.builtin && s.activity === a)!;
+      const proj = p.projects.find((x) => x.name === first.project) ?? p.projects[0];
+      out.push(diagnosticAt(proj?.node ?? p.call, 'unknown-activity',
+        `built-in activity "${a}" (stage "${first.id}") is not exported by activities/index.ts`, 'warning'));
+    }
+  }
+
   out.push(...checkSchemas(p, exported));
   return out;
 }
@@ -253,8 +264,8 @@ export function checkWorkflowFile(file: string, root = findRepoRoot(file), opts:
   const out: Diagnostic[] = [];
   const allow = opts.allowWorkflowImports ?? [];
   const bad = (n: Node, message: string) => out.push(diagnosticAt(n, 'nondeterministic', message));
-  const sandboxed = (n: Node, message: string) => out.push(diagnosticAt(n, 'nondeterministic',
-    `${message} (Temporal's sandbox makes it replay-safe, but it is not what it looks like)`, opts.strict ? 'error' : 'warning'));
+  const sandboxed = (n: Node, message: string) => out.push(diagnosticAt(n, 'nondeterministic', message, opts.strict ? 'error' : 'warning'));
+  const clock = (what: string) => `${what} in workflow code: Temporal's sandbox makes it replay-safe by returning the current workflow task's start time, not the wall clock`;
   const badImport = (n: Node, spec: string) => {
     const why = workflowImportProblem(spec, sf.getFilePath(), root, allow);
     if (why) out.push(diagnosticAt(n, 'workflow-import', why));
@@ -291,8 +302,8 @@ export function checkWorkflowFile(file: string, root = findRepoRoot(file), opts:
         else bad(node, 'dynamic `import()` of a computed module in workflow code');
       } else if (Node.isIdentifier(callee)) {
         const name = callee.getText();
-        if (TIMERS.has(name)) sandboxed(callee, `\`${name}\` in workflow code: use \`sleep()\` or \`condition()\` from @temporalio/workflow`);
-        else if (name === 'Date') sandboxed(callee, '`Date()` in workflow code reads workflow-task time, not the wall clock');
+        if (TIMERS.has(name)) sandboxed(callee, `\`${name}\` in workflow code becomes a durable timer in Temporal's sandbox; say so with \`sleep()\`/\`condition()\` from @temporalio/workflow`);
+        else if (name === 'Date') sandboxed(callee, clock('`Date()`'));
         else if (name === 'require') {
           const arg = node.getArguments()[0];
           if (arg && Node.isStringLiteral(arg)) badImport(arg, arg.getLiteralValue());
@@ -303,14 +314,14 @@ export function checkWorkflowFile(file: string, root = findRepoRoot(file), opts:
     }
     if (Node.isNewExpression(node)) {
       if (node.getExpression().getText() === 'Date' && node.getArguments().length === 0)
-        sandboxed(node, '`new Date()` in workflow code reads workflow-task time, not the wall clock');
+        sandboxed(node, clock('`new Date()`'));
       return;
     }
     if (Node.isPropertyAccessExpression(node)) {
       const obj = node.getExpression();
       const name = node.getName();
       const objText = Node.isIdentifier(obj) ? obj.getText() : obj.getText().replace(/\s+/g, '');
-      if (objText === 'Date' && name === 'now') sandboxed(node, '`Date.now()` in workflow code reads workflow-task time, not the wall clock');
+      if (objText === 'Date' && name === 'now') sandboxed(node, clock('`Date.now()`'));
       else if (objText === 'Math' && name === 'random') bad(node, '`Math.random()` is nondeterministic in workflow code: derive randomness from the workflow input (or use `uuid4()` from @temporalio/workflow)');
       else if (objText === 'performance' && name === 'now') bad(node, '`performance.now()` is nondeterministic in workflow code');
       else if (objText === 'crypto' || objText === 'globalThis.crypto')

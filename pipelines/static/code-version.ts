@@ -276,3 +276,4 @@ function textHashOf(u: ts.Node): string {
   textHashes.set(u, h);
   return h;
 }
+

@@ -4,6 +4,8 @@ export type { PipelineGraph, GraphNodeData, GraphFormat, Output } from './graph.
 export { checkFiles, checkPipeline, checkWorkflowFile, runCheck } from './check.ts';
 export type { CheckOptions } from './check.ts';
 export { stageCodeVersions, stageCodeDetails } from './code-version.ts';
+export { defineActivity } from './define-activity.ts';
+export type { ActivitySchemas, DeclaredActivity } from './define-activity.ts';
 export type { StageCodeInfo, CodeVersionOptions } from './code-version.ts';
 export { extractPipeline, extractPipelines } from './extract.ts';
 export type { StaticPipeline, StaticStage, StaticProject } from './extract.ts';

@@ -54,6 +54,7 @@ interface Cached {
   project: Project;
   /** Files of the repository the project has read, with the size+mtime they had when last checked. */
   stamps: Map<string, string>;
+  checkedAt: number;
 }
 const projects = new Map<string, Cached>();
 const roots = new WeakMap<Project, string>();
@@ -87,7 +88,7 @@ export function projectFor(root: string, kind: ProjectKind = 'full'): Project {
       // No ambient `types`: @types/node is the bulk of a program and nothing here needs Node's globals' types.
       ? new Project({ tsConfigFilePath: tsconfig, compilerOptions: { types: [] }, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true, ...(resolutionHost ? { resolutionHost } : {}) })
       : new Project({ compilerOptions: DEFAULT_OPTIONS, skipFileDependencyResolution: true, ...(resolutionHost ? { resolutionHost } : {}) });
-    cached = { project, stamps: new Map() };
+    cached = { project, stamps: new Map(), checkedAt: Date.now() };
     projects.set(key, cached);
     roots.set(project, key);
     return project;
@@ -103,9 +104,12 @@ const relativeOnly = (host: ts.ModuleResolutionHost, options: () => ts.CompilerO
 });
 
 function refresh(cached: Cached): void {
+  const checkedAt = cached.checkedAt;
+  cached.checkedAt = Date.now();
   for (const [path, before] of [...cached.stamps]) {
     const now = stamp(path);
-    if (now === before) continue;
+    // A file written within the timestamp granularity of the last check may have changed without a new stamp.
+    if (now === before && !(now && Math.abs(Number(now.split(':')[1]) - checkedAt) < 2000)) continue;
     const sf = cached.project.getSourceFile(path);
     if (now === null) {
       if (sf) cached.project.removeSourceFile(sf);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pipelineGraph, renderDot, renderMermaid, runGraph } from '../../pipelines/static/graph.ts';
 import broad from '../../pipelines/examples/broad.ts';
+import { checkFiles } from '../../pipelines/static/check.ts';
 import { lintMermaidFlowchart } from './mermaid-lint.ts';
 import { makeFixture, REPO } from './fixture.ts';
 
@@ -75,6 +76,46 @@ export default definePipeline({
       ]);
       assert.deepEqual(g.edges.slice(-3), [['beta.collect', 'stats'], ['train', 'report'], ['stats', 'report']]);
       lintMermaidFlowchart(renderMermaid(g));
+    } finally { fx.dispose(); }
+  });
+
+  it('custom stages with the real DSL and defineActivity: the static DAG equals the runtime one', async () => {
+    const fx = makeFixture();
+    try {
+      const file = fx.write('pipelines/real.ts', `
+import { z } from 'zod';
+import { definePipeline, task, sources, stage, stageIds } from '${REPO}pipelines/index.ts';
+import { defineActivity } from '${REPO}pipelines/static/define-activity.ts';
+
+const Counts = z.object({ count: z.number() });
+const names = ['alpha', 'beta'] as const;
+const common = { task: task.tokens(['x', 'y']), sources: [sources.jsonl('data/a.jsonl')] };
+
+export default definePipeline({
+  name: 'real',
+  projects: [{ name: names[0], ...common }, { ...common, name: 'beta' }],
+  stages: [
+    stage({ id: 'stats', activity: 'countRows', project: 'beta', after: [stageIds.collect('beta')] }),
+    { id: 'report', activity: 'report', after: [stageIds.promote, 'stats'], options: { taskQueue: 'reports' } },
+  ],
+  activities: {
+    countRows: defineActivity({ output: Counts }, async () => ({ outputs: {}, summary: '', metrics: {}, facts: { count: 1 } })),
+    report: defineActivity({ input: Counts }, async () => ({ outputs: {}, summary: '', metrics: {}, facts: {} })),
+  },
+});
+`);
+      const runtime = ((await import(file)) as { default: typeof broad }).default;
+      const g = pipelineGraph(file);
+      assert.deepEqual(g.problems, []);
+      assert.deepEqual(g.nodes, runtime.spec.stages.map((s) => ({
+        id: s.id, activity: s.activity, taskQueue: s.options.taskQueue, ...(s.project !== undefined ? { project: s.project } : {}),
+      })));
+      assert.deepEqual(g.edges, runtime.spec.stages.flatMap((s) => s.after.map((d) => [d, s.id])));
+      assert.equal(typeof runtime.activities['countRows'], 'function');
+      assert.deepEqual(checkFiles([file]), []);
+      // The same file with a producer that no longer satisfies the consumer.
+      fx.write('pipelines/real.ts', fx.read('pipelines/real.ts').replace('count: z.number() })', 'count: z.string() })').replace("output: Counts", "output: z.object({ count: z.boolean() })"));
+      assert.deepEqual(checkFiles([file]).map((d) => d.code), ['schema-mismatch']);
     } finally { fx.dispose(); }
   });
 
