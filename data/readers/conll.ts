@@ -3,7 +3,8 @@ import type { ConllSource } from '../../schemas/source.ts';
 import { assertSourceFile, clip, limitsOf, readLines, resolveSourcePath } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadItem } from './common.ts';
 
-export type ConllSourceSpec = z.infer<typeof ConllSource>;
+/** Accepts the schema input (defaults optional) as well as parsed specs. */
+export type ConllSourceSpec = z.input<typeof ConllSource>;
 
 export interface ConllOptions {
   tokenColumn: number;
@@ -23,12 +24,15 @@ export async function* readConllFile(file: string, display: string, opts: ConllO
   let bytes = 0;
   let problem: { field: string; reason: string } | null = null;
   let rawLines: string[] = [];
+  let latin1 = false;
 
   const flush = function* (): Generator<ReadItem> {
     if (tokens.length === 0 && problem === null) return;
     const raw = clip(rawLines.join('\n'));
-    if (problem) yield { row: start, file: display, error: { ...problem, raw } };
-    else yield { row: start, file: display, record: { tokens, tags } };
+    const item: ReadItem = problem ? { row: start, file: display, error: { ...problem, raw } } : { row: start, file: display, record: { tokens, tags } };
+    if (latin1) item.latin1 = true;
+    yield item;
+    latin1 = false;
     tokens = [];
     tags = [];
     rawLines = [];
@@ -36,7 +40,7 @@ export async function* readConllFile(file: string, display: string, opts: ConllO
     problem = null;
   };
 
-  for await (const ln of readLines(file, limits.maxLineBytes)) {
+  for await (const ln of readLines(file, limits.maxLineBytes, limits.encoding)) {
     if (ln.error) {
       if (tokens.length === 0 && problem === null) start = ln.line;
       problem ??= { field: ln.error.field, reason: ln.error.reason };
@@ -50,6 +54,7 @@ export async function* readConllFile(file: string, display: string, opts: ConllO
     }
     const cols = line.includes('\t') ? line.split('\t').map((c) => c.trim()) : line.trim().split(/\s+/);
     if (cols[0] === '-DOCSTART-') continue;
+    if (ln.latin1) latin1 = true;
     if (tokens.length === 0 && problem === null) start = ln.line;
     if (rawLines.length < 200) rawLines.push(line);
     bytes += line.length;

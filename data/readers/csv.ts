@@ -3,7 +3,8 @@ import type { CsvSource } from '../../schemas/source.ts';
 import { assertSourceFile, clip, limitsOf, normaliseLabel, readLines, resolveSourcePath, SourceError } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadItem } from './common.ts';
 
-export type CsvSourceSpec = z.infer<typeof CsvSource>;
+/** Accepts the schema input (defaults optional) as well as parsed specs. */
+export type CsvSourceSpec = z.input<typeof CsvSource>;
 
 export interface CsvOptions {
   textColumn: string;
@@ -85,11 +86,12 @@ export async function* readCsvFile(file: string, display: string, opts: CsvOptio
   let textIdx = -1;
   let labelIdx = -1;
   // Lines of the record being assembled, so a broken multi-line record can be re-read from its second line.
-  let pending: { line: number; text: string }[] = [];
+  type PendingLine = { line: number; text: string; latin1?: true | undefined };
+  let pending: PendingLine[] = [];
   let pendingBytes = 0;
-  const replay: { line: number; text: string }[] = [];
+  const replay: PendingLine[] = [];
 
-  const onFields = function* (startLine: number, fields: string[], raw: string): Generator<ReadItem> {
+  const onFields = function* (startLine: number, fields: string[], raw: string, latin1: boolean): Generator<ReadItem> {
     if (header === null) {
       header = fields.map((h) => h.trim());
       textIdx = header.indexOf(opts.textColumn);
@@ -115,10 +117,12 @@ export async function* readCsvFile(file: string, display: string, opts: CsvOptio
       }
       label = l.label;
     }
-    yield { row: startLine, file: display, record: { text: fields[textIdx]!, label } };
+    const item: ReadItem = { row: startLine, file: display, record: { text: fields[textIdx]!, label } };
+    if (latin1) item.latin1 = true;
+    yield item;
   };
 
-  const process = function* (ln: { line: number; text: string }): Generator<ReadItem> {
+  const process = function* (ln: PendingLine): Generator<ReadItem> {
     pending.push(ln);
     pendingBytes += ln.text.length;
     const r = parser.feed(ln.text);
@@ -128,13 +132,14 @@ export async function* readCsvFile(file: string, display: string, opts: CsvOptio
     }
     const startLine = pending[0]!.line;
     const raw = pending.map((p) => p.text).join('\n');
+    const latin1 = pending.some((p) => p.latin1);
     if (r.kind === 'error') {
       yield* broken(r.reason);
       return;
     }
     pending = [];
     pendingBytes = 0;
-    yield* onFields(startLine, r.fields, raw);
+    yield* onFields(startLine, r.fields, raw, latin1);
   };
 
   /** Report the record starting at pending[0] as broken and queue its later lines to be parsed again. */
@@ -152,7 +157,7 @@ export async function* readCsvFile(file: string, display: string, opts: CsvOptio
     while (replay.length > 0) yield* process(replay.shift()!);
   };
 
-  for await (const ln of readLines(file, limits.maxLineBytes)) {
+  for await (const ln of readLines(file, limits.maxLineBytes, limits.encoding)) {
     if (ln.error) {
       if (pending.length > 0) yield* broken(`record interrupted by a bad line ${ln.line}`);
       yield* drain();
@@ -163,7 +168,7 @@ export async function* readCsvFile(file: string, display: string, opts: CsvOptio
       yield { row: ln.line, file: display, error: ln.error };
       continue;
     }
-    yield* process({ line: ln.line, text: ln.text! });
+    yield* process({ line: ln.line, text: ln.text!, latin1: ln.latin1 });
     yield* drain();
   }
   while (pending.length > 0) {

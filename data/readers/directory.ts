@@ -8,7 +8,8 @@ import { readCsvFile } from './csv.ts';
 import { readJsonArrayFile, readJsonlFile } from './json.ts';
 import { readConllFile } from './conll.ts';
 
-export type DirectorySourceSpec = z.infer<typeof DirectorySource>;
+/** Accepts the schema input (defaults optional) as well as parsed specs. */
+export type DirectorySourceSpec = z.input<typeof DirectorySource>;
 
 export interface LabelRule {
   re: RegExp;
@@ -59,10 +60,11 @@ export async function listFiles(root: string, filePattern: RegExp | null): Promi
 export async function* readDirectoryFile(
   root: string,
   relPath: string,
-  spec: Pick<DirectorySourceSpec, 'path' | 'inner' | 'maxBytesPerFile'>,
+  spec: Pick<DirectorySourceSpec, 'path' | 'inner' | 'maxBytesPerFile'> & { encoding?: DirectorySourceSpec['encoding'] | undefined },
   rules: LabelRule[] | null,
-  limits: ReaderLimits,
+  baseLimits: ReaderLimits,
 ): AsyncGenerator<ReadItem> {
+  const limits: ReaderLimits = { ...baseLimits, encoding: spec.encoding ?? 'utf-8' };
   const display = `${spec.path.replace(/\/+$/, '')}/${relPath}`;
   const file = path.join(root, relPath);
   const lab = labelForFile(rules, relPath);
@@ -80,9 +82,9 @@ export async function* readDirectoryFile(
   const fixedLabel = rules ? lab.label : undefined;
   switch (inner) {
     case 'text': {
-      const r = await readWholeFile(file, maxBytes);
+      const r = await readWholeFile(file, maxBytes, limits.encoding);
       if ('error' in r) yield { row: 1, file: display, error: r.error };
-      else yield { row: 1, file: display, record: { text: r.text, label: lab.label } };
+      else yield { row: 1, file: display, record: { text: r.text, label: lab.label }, ...(r.latin1 ? { latin1: true as const } : {}) };
       return;
     }
     case 'csv':

@@ -3,7 +3,8 @@ import type { JsonSource } from '../../schemas/source.ts';
 import { assertSourceFile, clip, limitsOf, normaliseLabel, readLines, readWholeFile, resolveSourcePath } from './common.ts';
 import type { ReadContext, ReaderLimits, ReadError, ReadItem } from './common.ts';
 
-export type JsonSourceSpec = z.infer<typeof JsonSource>;
+/** Accepts the schema input (defaults optional) as well as parsed specs. */
+export type JsonSourceSpec = z.input<typeof JsonSource>;
 
 export interface JsonOptions {
   textField: string;
@@ -79,7 +80,7 @@ function parseGuarded(text: string, maxDepth: number): { value: unknown } | { re
 
 /** JSON Lines: one object per line; blank lines skipped; `row` = line number. */
 export async function* readJsonlFile(file: string, display: string, opts: JsonOptions, limits: ReaderLimits): AsyncGenerator<ReadItem> {
-  for await (const ln of readLines(file, limits.maxLineBytes)) {
+  for await (const ln of readLines(file, limits.maxLineBytes, limits.encoding)) {
     if (ln.error) {
       yield { row: ln.line, file: display, error: ln.error };
       continue;
@@ -91,7 +92,7 @@ export async function* readJsonlFile(file: string, display: string, opts: JsonOp
       yield { row: ln.line, file: display, error: { field: '(record)', reason: p.reason, raw: clip(text) } };
       continue;
     }
-    yield { row: ln.line, file: display, ...jsonValueToItem(p.value, opts, text) };
+    yield { row: ln.line, file: display, ...jsonValueToItem(p.value, opts, text), ...(ln.latin1 ? { latin1: true as const } : {}) };
   }
 }
 
@@ -101,7 +102,7 @@ export async function* readJsonlFile(file: string, display: string, opts: JsonOp
  * A file holding a single object is treated as a one-element array.
  */
 export async function* readJsonArrayFile(file: string, display: string, opts: JsonOptions, limits: ReaderLimits): AsyncGenerator<ReadItem> {
-  const whole = await readWholeFile(file, limits.maxFileBytes);
+  const whole = await readWholeFile(file, limits.maxFileBytes, limits.encoding);
   if ('error' in whole) {
     yield { row: 1, file: display, error: whole.error };
     return;
@@ -128,7 +129,7 @@ export async function* readJsonArrayFile(file: string, display: string, opts: Js
     } catch {
       raw = String(el);
     }
-    yield { row: i + 1, file: display, ...jsonValueToItem(el, opts, raw) };
+    yield { row: i + 1, file: display, ...jsonValueToItem(el, opts, raw), ...(whole.latin1 ? { latin1: true as const } : {}) };
   }
 }
 

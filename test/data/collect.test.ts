@@ -74,8 +74,8 @@ test('collect: malformed input is quarantined with reasons, counts add up, dupli
     { read: 16, good: 7, quarantined: 9, duplicates: 3, unique: 4, labelConflicts: 1 },
   );
   assert.deepEqual(r.perSource, [
-    { source: 'csv:in/a.csv', read: 11, good: 5, quarantined: 6, duplicates: 2 },
-    { source: 'jsonl:in/b.jsonl', read: 5, good: 2, quarantined: 3, duplicates: 1 },
+    { source: 'csv:in/a.csv', read: 11, good: 5, quarantined: 6, duplicates: 2, latin1Fallbacks: 0 },
+    { source: 'jsonl:in/b.jsonl', read: 5, good: 2, quarantined: 3, duplicates: 1, latin1Fallbacks: 0 },
   ]);
   const out = await splits(store, r);
   const expected: [string, number, string, RegExp][] = [
@@ -230,8 +230,16 @@ test('collect on real packages: sentiment amazon.json, Brown, spam-assassin', as
   for (const r of srows) labels.set(r.label!, (labels.get(r.label!) ?? 0) + 1);
   assert.ok((labels.get('spam') ?? 0) > 50 && (labels.get('ham') ?? 0) > 200, JSON.stringify([...labels]));
   assert.match(srows[0]!.source, /^package:@stdlib\/datasets-spam-assassin\/data\/(easy|hard)-ham-\d\/\d{5}\.[0-9a-f]{32}\.txt$/);
-  // with the default maxBadShare (5%) the same corpus fails, naming the cause
+  // with the default maxBadShare (5%) the same corpus fails, naming the cause…
   await assert.rejects(collectProject(P({ ...spamProject, maxBadShare: 0.05 }), { baseDir: REPO, store }), /500 of 6046 rows are bad .*not valid UTF-8/);
+  // …unless the source says those e-mails are ISO-8859-1: then nothing is quarantined and the fallbacks are counted.
+  const latin = await collectProject(
+    P({ ...spamProject, maxBadShare: 0.05, sources: [{ ...spamProject.sources[0]!, encoding: 'utf-8-or-latin1' } as never] }),
+    { baseDir: REPO, store },
+  );
+  checkInvariants(latin.stats);
+  assert.deepEqual([latin.stats.read, latin.stats.quarantined, latin.stats.good, latin.stats.latin1Fallbacks, latin.stats.kept], [6046, 0, 6046, 500, 400]);
+  assert.equal(latin.perSource[0]!.latin1Fallbacks, 500);
 });
 
 test('ingestFile: one new file → new rows (stable split) + quarantine + stats', async () => {

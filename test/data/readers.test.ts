@@ -214,6 +214,28 @@ test('directory: label from first folder, filePattern, maxBytesPerFile, invalid 
   assert.deepEqual(inner.map((i) => i.record ?? i.error!.field), [{ text: 'great', label: 'pos' }, { text: 'good', label: 'pos' }, '(record)']);
 });
 
+test('directory encoding: utf-8 (strict), utf-8-or-latin1 (fallback, flagged), latin1', async () => {
+  const dir = tmpDir();
+  write(dir, 'm/ham/1.txt', Buffer.from([0x48, 0xe9, 0x6c, 0x6c, 0x6f])); // "Héllo" in ISO-8859-1
+  write(dir, 'm/ham/2.txt', 'Grüße'); // valid UTF-8
+  write(dir, 'm/ham/3.csv', Buffer.concat([Buffer.from('text\nok\n'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])]));
+  const spec = { format: 'directory' as const, path: 'm', labelFromFolder: { '^ham$': 'ham' }, filePattern: '\\.txt$' };
+  const strict = await collectItems(readDirectory(spec, { baseDir: dir }));
+  assert.deepEqual(strict.map((i) => i.record?.['text' as never] ?? i.error!.field), ['(encoding)', 'Grüße']);
+  const fb = await collectItems(readDirectory({ ...spec, encoding: 'utf-8-or-latin1' }, { baseDir: dir }));
+  assert.deepEqual(fb.map((i) => [i.record, i.latin1 ?? false]), [
+    [{ text: 'Héllo', label: 'ham' }, true],
+    [{ text: 'Grüße', label: 'ham' }, false],
+  ]);
+  const l1 = await collectItems(readDirectory({ ...spec, encoding: 'latin1' }, { baseDir: dir }));
+  assert.deepEqual(l1.map((i) => (i.record as { text: string }).text), ['Héllo', 'GrÃ¼Ã\x9Fe']);
+  const csv = await collectItems(readDirectory({ ...spec, filePattern: '\\.csv$', inner: 'csv', encoding: 'utf-8-or-latin1' }, { baseDir: dir }));
+  assert.deepEqual(csv.map((i) => [i.row, i.record, i.latin1 ?? false]), [
+    [2, { text: 'ok', label: 'ham' }, false],
+    [3, { text: 'café', label: 'ham' }, true],
+  ]);
+});
+
 test('source paths: relative, package:, traversal and NUL refused with the source named', () => {
   const dir = tmpDir();
   write(dir, 'data/x.csv', 'text\n');
