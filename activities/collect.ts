@@ -33,26 +33,35 @@ export async function collect(input: StageInput): Promise<StageResult> {
   const outputs: Record<string, ArtifactRef> = { train: result.train, dev: result.dev, test: result.test, quarantine: result.quarantine };
   let arrived = 0;
   const arrivals = (input.stage.config.arrivals ?? []) as ArtifactRef[];
-  if (arrivals.length) {
+  const absorbed = (input.stage.config.absorbed ?? []) as ArtifactRef[];
+  if (arrivals.length || absorbed.length) {
     const schema = project.task.kind === 'token-classification' ? 'token' : 'text';
     const splits: Record<'train' | 'dev' | 'test', Row[]> = {
       train: await readRows<Row>(result.train), dev: await readRows<Row>(result.dev), test: await readRows<Row>(result.test),
     };
     const known = new Set(Object.values(splits).flat().map((r) => r.id));
     const fresh: Row[] = [];
-    for (const ref of arrivals) {
-      for (const row of await readRows<Row>(ref)) {
-        if (known.has(row.id)) continue;
-        known.add(row.id);
-        splits[row.split].push(row);
-        if (row.split === 'train') fresh.push(row);
-        arrived++;
+    const freshIds = new Set<string>();
+    // Earlier arrivals are part of the data now; new ones are also returned on their own, for training.
+    for (const [refs, isNew] of [[absorbed, false], [arrivals, true]] as const) {
+      for (const ref of refs) {
+        for (const row of await readRows<Row>(ref)) {
+          // A watched directory's new file is also read by the sources: new all the same.
+          if (isNew && !freshIds.has(row.id)) {
+            freshIds.add(row.id);
+            arrived++;
+            if (row.split === 'train') fresh.push(row);
+          }
+          if (known.has(row.id)) continue;
+          known.add(row.id);
+          splits[row.split].push(row);
+        }
       }
     }
     for (const split of ['train', 'dev', 'test'] as const) {
       outputs[split] = await store.putTable(rowsToTable(splits[split], schema), { kind: 'dataset', name: `${project.name}/${split}` });
     }
-    outputs.arrivals = await store.putTable(rowsToTable(fresh, schema), { kind: 'dataset', name: `${project.name}/arrivals` });
+    if (arrivals.length) outputs.arrivals = await store.putTable(rowsToTable(fresh, schema), { kind: 'dataset', name: `${project.name}/arrivals` });
   }
   return {
     outputs,

@@ -38,7 +38,7 @@ async function evaluateModel(refs: ModelRefs, task: TaskDefinition, examples: Ex
 }
 
 export async function evaluate(input: StageInput): Promise<StageResult> {
-  const cfg = input.stage.config as { project: string; task: TaskSpec; gate: GateSpec };
+  const cfg = input.stage.config as { project: string; task: TaskSpec; gate: GateSpec; champion?: string | null };
   await initBackend(process.env.BROADLOOM_BACKEND);
   const labelled = upstreamOf(input, `${cfg.project}.label`);
   const testRef = outputOf(labelled, 'test', `${cfg.project}.label`);
@@ -52,7 +52,7 @@ export async function evaluate(input: StageInput): Promise<StageResult> {
   heartbeat({ evaluating: 'candidate', examples: test.length });
   const candidate = await evaluateModel(modelRefsFromOutputs(upstreamOf(input, 'train').outputs), task, test);
   if (!candidate) throw badInput(`the trained model has no head for project ${cfg.project}`);
-  const championManifest = await registryFor(input.pipeline).champion();
+  const championManifest = cfg.champion ? await registryFor(input.pipeline).get(cfg.champion) : null;
   heartbeat({ evaluating: 'champion', version: championManifest?.version ?? null });
   // A champion trained before this project joined has no head for it: nothing to regress from.
   const champion = championManifest ? await evaluateModel(modelRefsFromManifest(championManifest), task, test) : null;

@@ -63,7 +63,7 @@ async function readHumanLabels(file: string, task: TaskSpec): Promise<Map<string
 }
 
 export async function label(input: StageInput): Promise<StageResult> {
-  const cfg = input.stage.config as { project: string; task: TaskSpec; labelling: unknown };
+  const cfg = input.stage.config as { project: string; task: TaskSpec; labelling: unknown; champion?: string | null };
   const labelling = LabellingSpec.parse(cfg.labelling ?? {});
   const { store } = broadloomContext();
   const collected = upstreamOf(input, `${cfg.project}.collect`);
@@ -101,7 +101,7 @@ export async function label(input: StageInput): Promise<StageResult> {
   }
   // New data of a continual run travels on to training, which mixes it with a replay sample of the old.
   if (collected.outputs.arrivals) outputs.arrivals = collected.outputs.arrivals;
-  outputs.queue = await store.putTable(rowsToTable(await uncertaintyQueue(input.pipeline, cfg.project, unlabelled, labelling.uncertaintyQueueSize), 'generic'), {
+  outputs.queue = await store.putTable(rowsToTable(await uncertaintyQueue(input.pipeline, cfg.champion ?? null, cfg.project, unlabelled, labelling.uncertaintyQueueSize), 'generic'), {
     kind: 'labelQueue', name: `${cfg.project}/label-queue`,
   });
   return {
@@ -113,9 +113,9 @@ export async function label(input: StageInput): Promise<StageResult> {
 }
 
 /** The unlabelled examples the champion is least sure of (or the first ones, when there is no champion yet). */
-async function uncertaintyQueue(pipeline: string, project: string, rows: Row[], size: number) {
+async function uncertaintyQueue(pipeline: string, championVersion: string | null, project: string, rows: Row[], size: number) {
   if (!rows.length || !size) return [];
-  const champion = await registryFor(pipeline).champion().catch(() => null);
+  const champion = championVersion ? await registryFor(pipeline).get(championVersion) : null;
   let order = rows.map((_, i) => i);
   let predictions: Array<{ label: string | null; confidence: number | null }> = rows.map(() => ({ label: null, confidence: null }));
   if (champion?.heads[project]) {

@@ -24,7 +24,9 @@ export async function promote(input: StageInput): Promise<StageResult> {
   const refs = modelRefsFromOutputs(trained.outputs);
   const evals = input.stage.after.filter((id) => id !== 'train').map((id) => upstreamOf(input, id).facts as unknown as EvaluateFacts);
   const registry = registryFor(input.pipeline);
-  const champion = await registry.champion();
+  const expected = (input.stage.config.champion ?? null) as string | null;
+  const champion = expected ? await registry.get(expected) : null;
+  const current = (await registry.champion())?.version ?? null;
 
   // Idempotent under retries: the same encoder bytes are the same version.
   const existing = (await registry.list()).find((e) => e.manifest.encoder.sha256 === refs.encoder.sha256);
@@ -55,6 +57,10 @@ export async function promote(input: StageInput): Promise<StageResult> {
   if (!existing) await registry.register(manifest);
 
   const failing = evals.filter((e) => !e.passes);
+  // Another run promoted while this one ran: its evaluations compared against a champion that is no longer current.
+  if (current !== expected && !(existing && current === version)) {
+    failing.push({ project: '*', passes: false, reason: `the champion changed during this run (${expected ?? 'none'} → ${current}); run again to compare with ${current}` } as EvaluateFacts);
+  }
   const projects = Object.fromEntries(evals.map((e) => [e.project, { metric: e.metric, candidate: e.candidate, champion: e.champion, passes: e.passes, reason: e.reason }]));
   const status = (await registry.status(version))?.status;
   let decision: 'promoted' | 'rejected';

@@ -39,3 +39,13 @@ export async function lookupStageCache(input: StageCacheLookupInput): Promise<St
 export async function recordStageCache(input: { key: string; result: StageResult }): Promise<void> {
   await broadloomContext().cache.put(input.key, input.result);
 }
+
+/**
+ * The champion when a run starts, recorded once in history: every stage that compares with or warm-starts from
+ * the champion uses this version (and it is part of their cache keys), even if another run promotes meanwhile.
+ */
+export async function currentChampion(input: { pipeline: string }): Promise<string | null> {
+  const { ModelRegistry } = await import('../data/registry.ts');
+  const champion = await new ModelRegistry(input.pipeline, { home: broadloomContext().home }).champion();
+  return champion?.version ?? null;
+}

@@ -21,6 +21,8 @@ export const ContinualSpec = z.object({
   maxWait: z.string().default('1d'),
   /** Continue-as-new after this many handled events, so history stays small. */
   continueAsNewAfter: z.number().int().positive().default(500),
+  /** How often directory sources marked `watch` are scanned for new files. */
+  watchEvery: z.string().default('1m'),
 });
 export type ContinualSpec = z.infer<typeof ContinualSpec>;
 
@@ -50,7 +52,9 @@ export const PipelineRunInput = z.object({
   force: z.array(z.string()).default([]),
   /** Model version to warm-start from (continual retraining); `champion` resolves at run time. */
   warmStart: z.string().nullable().default(null),
-  /** Extra dataset artifacts per project that arrived since the champion (continual learning). */
+  /** Dataset artifacts per project that arrived since the champion: new data, trained on (continual learning). */
   arrivals: z.record(z.string(), z.array(ArtifactRef)).default({}),
+  /** Dataset artifacts per project that arrived before and are part of the data now (replayed, evaluated on). */
+  absorbed: z.record(z.string(), z.array(ArtifactRef)).default({}),
 });
 export type PipelineRunInput = z.infer<typeof PipelineRunInput>;

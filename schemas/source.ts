@@ -61,6 +61,8 @@ export const DirectorySource = z.object({
    * not valid UTF-8 as ISO-8859-1, as old e-mail is (each such file is counted).
    */
   encoding: z.enum(['utf-8', 'latin1', 'utf-8-or-latin1']).default('utf-8'),
+  /** Continual learning: new files appearing in this directory count as arrivals for the project. */
+  watch: z.boolean().default(false),
 });
 
 export const SourceSpec = z.discriminatedUnion('format', [CsvSource, JsonSource, ConllSource, BrownSource, DirectorySource]);

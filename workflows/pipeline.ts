@@ -42,12 +42,21 @@ function activityOptions(stage: StageSpec): ActivityOptions {
   };
 }
 
+/** Stages whose work depends on the champion model: they get its version (and it is part of their cache key). */
+const CHAMPION_AWARE = new Set(['label', 'evaluate', 'promote']);
+
 /** Config as the stage (and its cache key) sees it: run-level inputs that change its work are folded in. */
-function effectiveConfig(stage: StageSpec, input: PipelineRunInput): Record<string, unknown> {
+function effectiveConfig(stage: StageSpec, input: PipelineRunInput, champion: string | null): Record<string, unknown> {
   const config: Record<string, unknown> = { ...stage.config };
-  if (stage.activity === 'train' && input.warmStart) config.warmStart = input.warmStart;
-  if (stage.activity === 'collect' && stage.project && input.arrivals[stage.project]?.length)
-    config.arrivals = input.arrivals[stage.project];
+  if (CHAMPION_AWARE.has(stage.activity)) config.champion = champion;
+  if (stage.activity === 'train' && input.warmStart) {
+    const version = input.warmStart === 'champion' ? champion : input.warmStart;
+    if (version) config.warmStart = version;
+  }
+  if (stage.activity === 'collect' && stage.project) {
+    if (input.arrivals[stage.project]?.length) config.arrivals = input.arrivals[stage.project];
+    if (input.absorbed[stage.project]?.length) config.absorbed = input.absorbed[stage.project];
+  }
   return config;
 }
 
@@ -76,6 +85,7 @@ export async function pipelineWorkflow(input: PipelineRunInput): Promise<Pipelin
     ]);
   };
   publish('running');
+  const champion = spec.projects.length ? await cacheActivities.currentChampion({ pipeline: spec.name }) : null;
 
   const runStage = async (stage: StageSpec): Promise<void> => {
     const state = states.get(stage.id)!;
@@ -84,7 +94,7 @@ export async function pipelineWorkflow(input: PipelineRunInput): Promise<Pipelin
     publish('running');
     const upstream = Object.fromEntries(stage.after.map((d) => [d, results.get(d)!]));
     const inputHashes = stage.after.flatMap((d) => Object.values(results.get(d)!.outputs).map((r) => r.sha256));
-    const config = effectiveConfig(stage, input);
+    const config = effectiveConfig(stage, input, champion);
     try {
       const cacheable = stage.options.cache;
       const lookup = await cacheActivities.lookupStageCache({

@@ -40,6 +40,7 @@ export default definePipeline({
           filePattern: '\\.txt$',
           labelFromFolder: { '^(easy|hard)-ham': 'ham', '^spam': 'spam' },
           maxBytesPerFile: 200_000,
+          encoding: 'utf-8-or-latin1',
         }),
       ],
       gate: { min: 0.6, maxRegression: 0.02 },
