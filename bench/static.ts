@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pipelineGraph } from '../pipelines/static/graph.ts';
 import { checkFiles } from '../pipelines/static/check.ts';
 import { stageCodeDetails } from '../pipelines/static/code-version.ts';
-import { clearProjectCache } from '../pipelines/static/project.ts';
+import { clearProjectCache, projectFor } from '../pipelines/static/project.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const pipelines = readdirSync(join(repo, 'pipelines/examples')).filter((f) => f.endsWith('.ts')).map((f) => join(repo, 'pipelines/examples', f));
@@ -35,4 +35,22 @@ for (const round of ['cold', 'warm', 'warm']) {
         console.log(`   ${id.padEnd(20)} ${info.codeVersion.slice(0, 16)} ${info.from.padEnd(10)} ${String(info.units.length).padStart(3)} units  ${info.packages.join(' ')}`);
     }
   }
+}
+
+// After an edit: one file the label stage reaches changes (in memory only; nothing on disk is touched), so the
+// program is rebuilt and every dependency edge resolved again.
+for (const p of pipelines) {
+  const before = stageCodeDetails(p);
+  const label = Object.entries(before).find(([, d]) => d.activity === 'label');
+  const unit = label?.[1].units.find((u) => u.startsWith('activities/'));
+  if (!label || !unit) continue;
+  const file = join(repo, unit.split('#')[0]!);
+  const sf = projectFor(repo, 'code').getSourceFileOrThrow(file);
+  const text = sf.getFullText();
+  sf.replaceWithText(`${text}\nexport const __benchEdit = 1;\n`);
+  const after = time(`codeVersions after editing ${unit.split('#')[0]}`, () => stageCodeDetails(p));
+  const changed = Object.keys(after).filter((k) => after[k]!.codeVersion !== before[k]!.codeVersion);
+  console.log(`   changed: ${changed.join(', ') || '(none: the new export is reached by nothing)'}`);
+  sf.replaceWithText(text);
+  time('codeVersions after restoring it', () => stageCodeDetails(p));
 }

@@ -5,9 +5,10 @@
  *     cycle), unknown-activity (neither in the pipeline's `activities:` nor exported by activities/index.ts),
  *     schema-mismatch (a producer's declared `output` does not satisfy a consumer's declared `input`, see
  *     define-activity.ts), and `unresolved` warnings for parts that cannot be read statically.
- *   Workflow files (under `workflows/`): nondeterministic (Date.now, new Date(), Math.random, timers, crypto,
- *     process.env, performance.now, require/dynamic import) and workflow-import (value imports of anything but
- *     `@temporalio/workflow` and files inside workflows/ or schemas/).
+ *   Workflow files (under `workflows/`): nondeterministic (Math.random, crypto, process.env, performance.now,
+ *     require/dynamic import: errors; Date.now, new Date(), Date(), timers: warnings, because Temporal's sandbox
+ *     makes them replay-safe, errors with `strict`) and workflow-import (value imports of anything but
+ *     `@temporalio/workflow`, `@temporalio/common` and files inside workflows/ or schemas/).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -243,8 +244,14 @@ const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate']);
 const IO_MODULES = new Set(['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'dns', 'tls',
   'crypto', 'os', 'worker_threads', 'cluster', 'readline', 'process', 'perf_hooks', 'timers', 'timers/promises']);
 
+/**
+ * Packages workflow code may import as values: the workflow SDK and @temporalio/common (pure helpers and types that
+ * @temporalio/workflow itself bundles into the sandbox, e.g. `@temporalio/common/lib/time.js`).
+ */
+export const WORKFLOW_SAFE_PACKAGES = ['@temporalio/workflow', '@temporalio/common'];
+
 function workflowImportProblem(spec: string, file: string, root: string, allow: string[]): string | null {
-  if (spec === '@temporalio/workflow' || spec.startsWith('@temporalio/workflow/')) return null;
+  if (WORKFLOW_SAFE_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`))) return null;
   if (allow.some((a) => (a.endsWith('/') ? spec.startsWith(a) : spec === a))) return null;
   if (spec.startsWith('.') || spec.startsWith('/')) {
     const target = resolve(dirname(file), spec);
@@ -255,7 +262,7 @@ function workflowImportProblem(spec: string, file: string, root: string, allow: 
   const bare = spec.replace(/^node:/, '');
   if (spec.startsWith('node:') || IO_MODULES.has(bare))
     return `workflow code imports "${spec}" (Node built-in I/O/nondeterminism); move this into an activity`;
-  return `workflow code imports "${spec}"; only \`@temporalio/workflow\` (and files inside workflows/ and schemas/) may be imported as values`;
+  return `workflow code imports "${spec}"; only ${WORKFLOW_SAFE_PACKAGES.map((p) => `\`${p}\``).join(', ')} and files inside workflows/ and schemas/ may be imported as values (or pass allowWorkflowImports)`;
 }
 
 /** Determinism problems of one file under workflows/. Purely syntactic: no type checking needed. */

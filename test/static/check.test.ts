@@ -89,12 +89,13 @@ import { helper } from './helper.ts';
 import { readFileSync } from 'node:fs';
 import { collect } from '../activities/collect.ts';
 import type * as acts from '../activities/index.ts';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 
 export async function wf(s: StageSpec): Promise<number> {
   await sleep('1s');
   const r = Math.random();
   const home = process.env.HOME;
-  return helper(r) + Date.now() + (home ? 1 : 0) + readFileSync.length + collect.length + s.id.length;
+  return msToNumber('1s') + helper(r) + Date.now() + (home ? 1 : 0) + readFileSync.length + collect.length + s.id.length;
 }
 `);
     fx.write('workflows/helper.ts', 'export const helper = (x: number) => x * 2;\n');
@@ -116,7 +117,8 @@ export async function wf(s: StageSpec): Promise<number> {
     let text = '';
     const rc = runCheck([fx.path('workflows/wf.ts')], { write: (s: string) => { text += s; } }, { root: fx.root });
     assert.equal(rc, 1);
-    assert.match(text, /wf\.ts:10:13: error nondeterministic: `Math\.random\(\)`/);
+    const at = fx.pos('workflows/wf.ts', 'Math.random');
+    assert.match(text, new RegExp(`wf\\.ts:${at.line}:${at.column}: error nondeterministic: \`Math\\.random\\(\\)\``));
     assert.match(text, /4 errors, 1 warning\n$/);
     assert.equal(runCheck([fx.path('pipelines/p.ts')], { write: () => true }, { root: fx.root }), 0);
   });

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { stageCodeDetails, stageCodeVersions } from '../../pipelines/static/code-version.ts';
-import { makeFixture, type Fixture } from './fixture.ts';
+import { join } from 'node:path';
+import broad from '../../pipelines/examples/broad.ts';
+import { makeFixture, REPO, type Fixture } from './fixture.ts';
 
 const STAGES = ['alpha.define', 'alpha.collect', 'alpha.label', 'train', 'alpha.evaluate', 'promote', 'stats', 'report'];
 
@@ -119,5 +121,17 @@ export const SEPARATOR = "\\t";
       } finally { fx3.dispose(); }
     } finally { fx2.dispose(); }
     assert.ok(k0);
+  });
+});
+
+describe("stageCodeVersions on the repository's example", () => {
+  it('versions every stage of broad.ts, stably', () => {
+    const file = join(REPO, 'pipelines/examples/broad.ts');
+    const a = stageCodeVersions(file);
+    assert.deepEqual(Object.keys(a), broad.spec.stages.map((s) => s.id));
+    for (const v of Object.values(a)) assert.match(v, /^[0-9a-f]{64}$/);
+    // Same activity, same code: the three projects' collect stages share a version.
+    assert.equal(a['sentiment.collect'], a['spam.collect']);
+    assert.deepEqual(stageCodeVersions(file), a);
   });
 });
