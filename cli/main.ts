@@ -54,13 +54,17 @@ program
   .description('run a pipeline file: progress per stage, exit code 1 if a stage fails')
   .option('--no-cache', 'run every stage even when a cached result exists')
   .option('--from <stage...>', 're-execute these stages and everything after them')
+  .option('--until <stage...>', 'run only these stages and the stages they need')
   .option('--detach', 'start the run and return')
   .action(async (file: string, o) => {
     const pipeline = await loadPipeline(file);
     const { withCodeVersions } = await import('./code-versions.ts');
     const spec = await withCodeVersions(pipeline.spec, pipeline.file);
     await withClient(async (c) => {
-      const handle = await startRun(c, spec, { noCache: o.cache === false, force: o.from ?? [] });
+      for (const id of [...(o.from ?? []), ...(o.until ?? [])]) {
+        if (!spec.stages.some((st) => st.id === id)) throw new Error(`no stage "${id}" in ${spec.name} (stages: ${spec.stages.map((st) => st.id).join(', ')})`);
+      }
+      const handle = await startRun(c, spec, { noCache: o.cache === false, force: o.from ?? [], targets: o.until ?? [] });
       process.exitCode = await follow(c, handle.workflowId, !!o.detach);
     });
   });
@@ -155,6 +159,128 @@ program
   .action(async (files: string[]) => {
     const { runCheck } = await import('../pipelines/static/index.ts');
     process.exitCode = await runCheck(files, process.stdout);
+  });
+
+program
+  .command('ingest <pipeline> <project> <file>')
+  .description('validate a file of new records, store it as Arrow, and signal the continual workflow')
+  .action(async (file: string, project: string, data: string) => {
+    const pipeline = await loadPipeline(file);
+    const { ingest } = await import('./continual.ts');
+    await withClient(async (c) => {
+      const r = await ingest(c, pipeline.spec, project, data);
+      console.log(`ingested ${data} into ${pipeline.spec.name}/${project}: ${r.accepted} accepted, ${r.quarantined} quarantined, ${r.duplicates} duplicates`);
+      if (r.quarantined) console.log(`  quarantine: ${r.quarantine}`);
+      console.log(`  dataset: ${r.arrival.dataset.uri}\n  signalled ${r.workflowId} — Web UI: ${workflowUiUrl(temporalSettings(), r.workflowId)}`);
+    });
+  });
+
+const continual = program.command('continual').description('the long-running workflow that retrains a pipeline as data arrives');
+continual
+  .command('start <pipeline>')
+  .description('start it, or hand the running one the current spec (e.g. a project was added)')
+  .action(async (file: string) => {
+    const pipeline = await loadPipeline(file);
+    const { signalContinual } = await import('./continual.ts');
+    await withClient(async (c) => {
+      const id = await signalContinual(c, pipeline.spec, 'updateSpec', [pipeline.spec]);
+      console.log(`${id} is running with ${pipeline.spec.projects.length} project(s) — Web UI: ${workflowUiUrl(temporalSettings(), id)}`);
+    });
+  });
+continual
+  .command('status <pipelineName>')
+  .description('champion, pending arrivals per project, last decision')
+  .action(async (name: string) => withClient(async (c) => {
+    const { continualQuery, continualWorkflowId } = await import('../workflows/continual.ts');
+    const v = await c.client.workflow.getHandle(continualWorkflowId(name)).query(continualQuery);
+    console.log(JSON.stringify({ champion: v.champion, pendingRecords: v.pendingRecords, running: v.running, retrainings: v.retrainings, lastDecision: v.lastDecision, generation: v.generation }, null, 2));
+  }));
+continual
+  .command('retrain <pipeline>')
+  .description('ask for a retraining now (queued if one is running)')
+  .option('--reason <text>', 'why', 'requested from the CLI')
+  .action(async (file: string, o) => {
+    const pipeline = await loadPipeline(file);
+    const { signalContinual } = await import('./continual.ts');
+    await withClient(async (c) => console.log(`requested: ${await signalContinual(c, pipeline.spec, 'retrain', [{ reason: o.reason }])}`));
+  });
+
+const schedule = program.command('schedule').description("the pipeline's Temporal Schedule (periodic re-fine-tuning)");
+schedule
+  .command('apply <pipeline>')
+  .description('create or update the schedule from `schedule` in the pipeline definition')
+  .action(async (file: string) => {
+    const pipeline = await loadPipeline(file);
+    const { applySchedule } = await import('./continual.ts');
+    await withClient(async (c) => {
+      const r = await applySchedule(c, pipeline.spec);
+      const s = pipeline.spec.schedule!;
+      console.log(`${r.created ? 'created' : 'updated'} schedule ${r.id}: ${s.cron ? `cron ${s.cron}` : `every ${s.every}`}, catch-up window ${s.catchupWindow}, pause on failure ${s.pauseOnFailure}`);
+      console.log(`  overlap policy: ${r.overlap}`);
+    });
+  });
+schedule
+  .command('list')
+  .action(async () => withClient(async (c) => {
+    let n = 0;
+    for await (const s of c.client.schedule.list()) {
+      n++;
+      console.log(`${s.scheduleId.padEnd(32)} ${s.state.paused ? 'paused ' : 'active '} next ${s.info.nextActionTimes[0]?.toISOString() ?? '—'}`);
+    }
+    if (!n) console.log('no schedules');
+  }));
+schedule
+  .command('pause <pipelineName>')
+  .option('--resume', 'unpause instead')
+  .option('--note <text>', 'why', 'paused from the CLI')
+  .action(async (name: string, o) => withClient(async (c) => {
+    const { scheduleId } = await import('./continual.ts');
+    const h = c.client.schedule.getHandle(scheduleId(name));
+    if (o.resume) await h.unpause(o.note); else await h.pause(o.note);
+    console.log(`${scheduleId(name)} ${o.resume ? 'resumed' : 'paused'}`);
+  }));
+schedule
+  .command('trigger <pipelineName>')
+  .description('run the scheduled action now')
+  .action(async (name: string) => withClient(async (c) => {
+    const { scheduleId } = await import('./continual.ts');
+    await c.client.schedule.getHandle(scheduleId(name)).trigger();
+    console.log(`triggered ${scheduleId(name)}`);
+  }));
+schedule
+  .command('backfill <pipelineName>')
+  .requiredOption('--from <iso>', 'start time')
+  .requiredOption('--to <iso>', 'end time')
+  .action(async (name: string, o) => withClient(async (c) => {
+    const { scheduleId } = await import('./continual.ts');
+    const { ScheduleOverlapPolicy } = await import('@temporalio/client');
+    await c.client.schedule.getHandle(scheduleId(name)).backfill({ start: new Date(o.from), end: new Date(o.to), overlap: ScheduleOverlapPolicy.BUFFER_ALL });
+    console.log(`backfilled ${scheduleId(name)} from ${o.from} to ${o.to}`);
+  }));
+
+program
+  .command('models <pipelineName>')
+  .description('model versions in the registry: status, metrics, lineage')
+  .option('--json')
+  .action(async (name: string, o) => {
+    const { ModelRegistry } = await import('../data/registry.ts');
+    const entries = await new ModelRegistry(name).list();
+    if (o.json) return void console.log(JSON.stringify(entries, null, 2));
+    if (!entries.length) return void console.log(`no models registered for ${name}`);
+    for (const e of entries) {
+      const m = Object.entries(e.manifest.metrics).map(([p, v]) => `${p} ${v.metric} ${v.value.toFixed(4)}`).join(', ');
+      console.log(`${e.version}  ${e.status.padEnd(10)} ${e.manifest.createdAt}  parent ${e.manifest.parent ?? '—'}  ${m}\n        ${e.reason}`);
+    }
+  });
+
+program
+  .command('predict <pipelineName> <project> <text...>')
+  .description("run the champion model on text (token projects: words separated by spaces)")
+  .option('--version <v>', 'a model version instead of the champion')
+  .action(async (name: string, project: string, words: string[], o) => {
+    const { predictWithModel } = await import('./predict.ts');
+    const out = await predictWithModel(name, project, words.join(' '), o.version);
+    console.log(out);
   });
 
 export async function main(argv = process.argv): Promise<void> {

@@ -35,6 +35,7 @@ export interface StartRunOptions {
   runKey?: string;
   noCache?: boolean;
   force?: string[];
+  targets?: string[];
   warmStart?: string | null;
   arrivals?: Record<string, ArtifactRef[]>;
   taskQueue?: string;
@@ -42,7 +43,7 @@ export interface StartRunOptions {
 
 export async function startRun(c: BroadloomClient, spec: PipelineSpec, o: StartRunOptions = {}): Promise<WorkflowHandle> {
   const input = PipelineRunInput.parse({
-    spec, runKey: o.runKey ?? newRunKey(), noCache: o.noCache ?? false, force: o.force ?? [],
+    spec, runKey: o.runKey ?? newRunKey(), noCache: o.noCache ?? false, force: o.force ?? [], targets: o.targets ?? [],
     warmStart: o.warmStart ?? null, arrivals: o.arrivals ?? {},
   });
   const projects = spec.projects.map((p) => p.name);
@@ -108,11 +109,11 @@ export async function runInput(c: BroadloomClient, workflowId: string): Promise<
  */
 export async function retryRun(c: BroadloomClient, workflowId: string, o: { from?: string[]; spec?: PipelineSpec } = {}) {
   const input = await runInput(c, workflowId);
-  for (const f of o.from ?? []) {
+  for (const f of [...(o.from ?? []), ...input.targets]) {
     if (!input.spec.stages.some((s) => s.id === f)) throw new Error(`--from ${f}: no stage with that id in ${workflowId}`);
   }
   return startRun(c, o.spec ?? input.spec, {
-    force: o.from ?? [], noCache: input.noCache, warmStart: input.warmStart, arrivals: input.arrivals,
+    force: o.from ?? [], targets: input.targets, noCache: input.noCache, warmStart: input.warmStart, arrivals: input.arrivals,
   });
 }
 

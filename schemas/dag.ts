@@ -71,3 +71,17 @@ export function descendants(nodes: readonly GraphNode[], from: readonly string[]
   }
   return out;
 }
+
+/** The given ids and every node they (transitively) run after. */
+export function ancestors(nodes: readonly GraphNode[], of: readonly string[]): Set<string> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out = new Set<string>();
+  const stack = [...of];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    stack.push(...(byId.get(id)?.after ?? []));
+  }
+  return out;
+}

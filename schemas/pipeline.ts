@@ -50,6 +50,8 @@ export const PipelineRunInput = z.object({
   noCache: z.boolean().default(false),
   /** Re-execute these stages and everything after them even if cached. */
   force: z.array(z.string()).default([]),
+  /** Run only these stages and what they need (empty: every stage). */
+  targets: z.array(z.string()).default([]),
   /** Model version to warm-start from (continual retraining); `champion` resolves at run time. */
   warmStart: z.string().nullable().default(null),
   /** Dataset artifacts per project that arrived since the champion: new data, trained on (continual learning). */

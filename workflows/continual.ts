@@ -186,7 +186,7 @@ export async function continualWorkflow(input: ContinualInput): Promise<void> {
     try {
       result = await executeChild(pipelineWorkflow, {
         workflowId,
-        args: [{ spec, runKey, noCache: false, force: [], warmStart: state.champion ? 'champion' : null, arrivals, absorbed: state.absorbed }],
+        args: [{ spec, runKey, noCache: false, force: [], targets: [], warmStart: 'champion', arrivals, absorbed: state.absorbed }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
           { key: BroadloomPipeline, value: spec.name },

@@ -13,7 +13,7 @@ import {
 import type * as activities from '../activities/index.ts';
 import type { PipelineRunInput } from '../schemas/pipeline.ts';
 import type { StageInput, StageResult, StageSpec, StageState } from '../schemas/stage.ts';
-import { descendants } from '../schemas/dag.ts';
+import { ancestors, descendants } from '../schemas/dag.ts';
 import { BroadloomStage, BroadloomStatus } from '../schemas/search-attributes.ts';
 import { STAGE_FAILED, stagesQuery, type PipelineRunResult } from './definitions.ts';
 
@@ -66,7 +66,10 @@ function errorMessage(err: unknown): string {
 }
 
 export async function pipelineWorkflow(input: PipelineRunInput): Promise<PipelineRunResult> {
-  const { spec } = input;
+  const { spec: fullSpec } = input;
+  // `targets`: only those stages and what they need run; the rest are not part of this run.
+  const wanted = input.targets?.length ? ancestors(fullSpec.stages, input.targets) : null;
+  const spec = wanted ? { ...fullSpec, stages: fullSpec.stages.filter((s) => wanted.has(s.id)) } : fullSpec;
   const states = new Map<string, StageState>(
     spec.stages.map((s) => [s.id, { id: s.id, activity: s.activity, project: s.project, status: 'pending', attempt: 0 }]),
   );
