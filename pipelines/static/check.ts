@@ -61,10 +61,16 @@ export function checkFiles(files: string[], opts: CheckOptions = {}): Diagnostic
   for (const file of expand(files)) {
     const root = opts.root ? resolve(opts.root) : findRepoRoot(file);
     const rel = relative(root, file).split(sep);
-    if (rel[0] === 'workflows') out.push(...checkWorkflowFile(file, root, opts));
-    const sf = sourceFile(root, file);
-    if (sf.getFullText().includes('definePipeline')) {
-      for (const p of extractPipelines(file, root)) out.push(...checkPipeline(p));
+    try {
+      if (rel[0] === 'workflows') out.push(...checkWorkflowFile(file, root, opts));
+      const sf = sourceFile(root, file);
+      if (sf.getFullText().includes('definePipeline')) {
+        for (const p of extractPipelines(file, root)) out.push(...checkPipeline(p));
+      }
+    } catch (e) {
+      // A bug or an unexpected construct in one file must not hide the other files' results.
+      out.push({ file, line: 1, column: 1, code: 'internal', severity: 'error',
+        message: `the static reader failed on this file: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
   const seen = new Set<string>();

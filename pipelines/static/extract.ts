@@ -5,7 +5,7 @@
  * `projectStages`, so the static DAG is the runtime DAG. Whatever cannot be resolved is reported, never guessed.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { Node, SyntaxKind, type CallExpression, type Expression, type ObjectLiteralExpression, type SourceFile } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression, type SourceFile } from 'ts-morph';
 import { DATA_QUEUE, projectStages, stageIds } from '../compile.ts';
 import type { ProjectSpec } from '../../schemas/index.ts';
 import { diagnosticAt, findRepoRoot, siblingFile, sourceFile, type Diagnostic, type ProjectKind } from './project.ts';
@@ -357,7 +357,11 @@ export interface StaticPipeline {
 /** Every `definePipeline(...)` call in a file (usually one, the default export). */
 export function findPipelineCalls(file: string, root = findRepoRoot(file), kind: ProjectKind = 'full'): CallExpression[] {
   const sf = sourceFile(root, file, kind);
-  return sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeName(c) === 'definePipeline');
+  // `import { definePipeline as define } from ...` counts too.
+  const names = new Set(['definePipeline']);
+  for (const imp of sf.getImportDeclarations())
+    for (const n of imp.getNamedImports()) if (n.getName() === 'definePipeline' && n.getAliasNode()) names.add(n.getAliasNode()!.getText());
+  return sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => names.has(calleeName(c) ?? ''));
 }
 
 /** The pipeline(s) defined in `file`, read without running it. */
@@ -459,7 +463,3 @@ function readStage(obj: ObjectLiteralExpression, at: Node, warn: (n: Node, m: st
   };
 }
 
-/** The expression a value finally is (for activity functions: the arrow/function/`defineActivity(...)` call). */
-export function valueExpression(node: Node): Expression | Node {
-  return resolveExpr(node);
-}
