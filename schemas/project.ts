@@ -10,6 +10,11 @@ export const Slug = z
 export const GateSpec = z.object({
   min: z.number().min(0).max(1).default(0),
   maxRegression: z.number().min(0).max(1).default(0),
+  /**
+   * Also hold `maxRegression` on every source's slice of the test split (e.g. amazon vs yelp sentences), so new
+   * data from one source cannot hide forgetting on another.
+   */
+  slices: z.boolean().default(false),
 });
 export type GateSpec = z.infer<typeof GateSpec>;
 
@@ -33,7 +38,7 @@ export const ProjectSpec = z.object({
   description: z.string().default(''),
   task: TaskSpec,
   sources: z.array(SourceSpec).min(1, 'a project needs at least one source'),
-  gate: GateSpec.default({ min: 0, maxRegression: 0 }),
+  gate: GateSpec.prefault({}),
   split: SplitSpec.default({ dev: 0.1, test: 0.2 }),
   labelling: LabellingSpec.default({ functions: [], combine: 'majority', uncertaintyQueueSize: 50, humanLabels: [] }),
   /** Stage `collect` fails when more than this share of rows is bad. */

