@@ -15,24 +15,26 @@ type Value = unknown;
 
 const MAX_DEPTH = 40;
 
+/**
+ * Parameters of the function that wraps `definePipeline` (a pipeline factory), bound to the argument expressions of
+ * the call that makes the module's pipeline (`export default broadPipeline('small')`), or to their defaults.
+ */
+const bindings = new Map<Node, Node>();
+
 /** Peels parentheses, `as`, `satisfies`, `!`, identity helpers, and follows identifiers to `const` initialisers. */
 export function resolveExpr(node: Node, depth = 0): Node {
   if (depth > MAX_DEPTH) return node;
   if (Node.isParenthesizedExpression(node) || Node.isAsExpression(node) || Node.isSatisfiesExpression(node)
     || Node.isNonNullExpression(node) || Node.isTypeAssertion(node)) return resolveExpr(node.getExpression(), depth + 1);
-  if (Node.isIdentifier(node)) {
-    const decl = declarationOf(node);
+  if (Node.isIdentifier(node) || Node.isShorthandPropertyAssignment(node)) {
+    const decl = Node.isIdentifier(node) ? declarationOf(node) : lookup(node, node.getName(), depth + 1);
     if (decl && Node.isVariableDeclaration(decl) && isConst(decl)) {
       const init = decl.getInitializer();
       if (init) return resolveExpr(init, depth + 1);
     }
-    return node;
-  }
-  if (Node.isShorthandPropertyAssignment(node)) {
-    const decl = lookup(node, node.getName(), depth + 1);
-    if (decl && Node.isVariableDeclaration(decl) && isConst(decl)) {
-      const init = decl.getInitializer();
-      if (init) return resolveExpr(init, depth + 1);
+    if (decl && Node.isParameterDeclaration(decl)) {
+      const bound = bindings.get(decl);
+      if (bound) return resolveExpr(bound, depth + 1);
     }
     return node;
   }
@@ -61,6 +63,11 @@ export function declarationOf(id: Node): Node | undefined {
 function lookup(at: Node, name: string, depth: number): Node | undefined {
   if (depth > MAX_DEPTH) return undefined;
   for (let scope: Node | undefined = at.getParent(); scope; scope = scope.getParent()) {
+    if (Node.isFunctionDeclaration(scope) || Node.isArrowFunction(scope) || Node.isFunctionExpression(scope) || Node.isMethodDeclaration(scope)) {
+      const param = scope.getParameters().find((p) => p.getName() === name);
+      if (param) return param;
+      continue;
+    }
     if (!(Node.isBlock(scope) || Node.isSourceFile(scope) || Node.isModuleBlock(scope))) continue;
     for (const st of scope.getStatements()) {
       const d = declaredIn(st, name, depth);
@@ -377,6 +384,41 @@ export function extractPipeline(file: string, root = findRepoRoot(file), kind: P
 }
 
 function readPipeline(call: CallExpression, root: string, kind: ProjectKind): StaticPipeline {
+  bindings.clear();
+  try {
+    bindFactoryCall(call);
+    return readPipelineBody(call, root, kind);
+  } finally {
+    bindings.clear();
+  }
+}
+
+/** The function around `call`, if the pipeline is made by a factory, and the call site that exports its result. */
+function bindFactoryCall(call: CallExpression): void {
+  const fn = call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (!fn || !(Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return;
+  const holder = Node.isFunctionDeclaration(fn) ? fn : fn.getParent();
+  const fnName = Node.isFunctionDeclaration(holder) || Node.isVariableDeclaration(holder) ? holder.getName() : undefined;
+  const sf = call.getSourceFile();
+  const sites = fnName ? sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
+    const callee = c.getExpression();
+    return Node.isIdentifier(callee) && callee.getText() === fnName && declarationOf(callee) === (Node.isFunctionDeclaration(holder) ? holder : holder);
+  }) : [];
+  const rank = (c: CallExpression) => {
+    const st = c.getFirstAncestor((a) => Node.isSourceFile(a.getParent()));
+    if (st && Node.isExportAssignment(st)) return 0;
+    if (st && Node.isVariableStatement(st) && st.hasExportKeyword() && st.getDeclarations().some((d) => d.getName() === 'pipeline')) return 1;
+    return 2;
+  };
+  const site = sites.sort((a, b) => rank(a) - rank(b))[0];
+  fn.getParameters().forEach((p, i) => {
+    const arg = site?.getArguments()[i];
+    if (arg && !Node.isSpreadElement(arg)) bindings.set(p, arg);
+    else if (site) { const init = p.getInitializer(); if (init) bindings.set(p, init); }
+  });
+}
+
+function readPipelineBody(call: CallExpression, root: string, kind: ProjectKind): StaticPipeline {
   const problems: Diagnostic[] = [];
   const warn = (node: Node, message: string) => problems.push(diagnosticAt(node, 'unresolved', message, 'warning'));
   const arg = call.getArguments()[0];

@@ -119,6 +119,30 @@ export default definePipeline({
     } finally { fx.dispose(); }
   });
 
+  it('reads pipeline factories through the call that makes the exported pipeline', () => {
+    const fx = makeFixture();
+    try {
+      const file = fx.write('pipelines/factory.ts', `
+import { definePipeline } from './dsl.ts';
+export function make(n: string, queue = 'gpu') {
+  const label = \`\${n}.label\`;
+  return definePipeline({
+    name: n,
+    projects: [{ name: n, task: { kind: 'sequence-classification', labels: ['a', 'b'] }, sources: [] }],
+    stages: [{ id: 'extra', activity: 'collect', after: [label], options: { taskQueue: queue } }],
+  });
+}
+export const other = make('beta', 'cpu');
+export default make('alpha');
+`);
+      const g = pipelineGraph(file);
+      assert.deepEqual(g.problems, []);
+      assert.equal(g.name, 'alpha');
+      assert.deepEqual(g.nodes.at(-1), { id: 'extra', activity: 'collect', taskQueue: 'gpu' });
+      assert.deepEqual(g.edges.at(-1), ['alpha.label', 'extra']);
+    } finally { fx.dispose(); }
+  });
+
   it('runGraph writes the chosen format', () => {
     let out = '';
     assert.equal(runGraph(BROAD, 'dot', { write: (s: string) => { out += s; } }), 0);
