@@ -73,7 +73,9 @@ const denseOp = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, 
     value: tf.add(tf.matMul(x, w), b),
     gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy), tf.sum(dy, 0)];
+      // db = 1ᵀ·dY as a plain matMul: a column sum (`sum(dy, 0)`) transposes internally on wasm.
+      const db = tf.reshape(tf.matMul(tf.ones([1, dy.shape[0]]) as tf.Tensor2D, dy), [dy.shape[1]]);
+      return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy), db];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
@@ -158,10 +160,23 @@ export function initTensor(name: string, shape: number[], rng: Rng): HostTensor 
   return { shape, data };
 }
 
+/** A tf.Variable holding a copy of host data (the temporary tensor is disposed, so nothing leaks). */
+export function hostVariable(t: HostTensor, trainable: boolean): tf.Variable {
+  const tmp = tf.tensor(t.data, t.shape, 'float32');
+  const v = tf.variable(tmp, trainable);
+  tmp.dispose();
+  return v;
+}
+
+/** Overwrite a variable with host data without leaking the temporary tensor. */
+export function assignHost(v: tf.Variable, t: HostTensor): void {
+  tf.tidy(() => v.assign(tf.tensor(t.data, v.shape, 'float32')));
+}
+
 /** Wrap an HF-shaped host tensor into a tf.Variable in our in-memory layout. */
 export function toVariable(name: string, t: HostTensor): tf.Variable {
   const m = isLinearWeight(name, t.shape) ? transpose2d(t) : t;
-  return tf.variable(tf.tensor(m.data, m.shape, 'float32'), true);
+  return hostVariable(m, true);
 }
 
 /** Read a tf.Variable back into an HF-shaped host tensor. */
@@ -207,7 +222,7 @@ export class BertEncoder {
     for (const [name, shape] of encoderParamShapes(config)) {
       const t = tensors[name];
       if (!t) throw new Error(`state lacks encoder tensor ${name}`);
-      params.set(name, tf.variable(tf.tensor(t.data, t.shape, 'float32'), true));
+      params.set(name, hostVariable(t, true));
       void shape;
     }
     return new BertEncoder(config, params);
@@ -268,8 +283,11 @@ export class BertEncoder {
         0,
       );
       const qkv = dense(x, wqkv, bqkv); // [B*T, 3H]
-      const heads = tf.transpose(tf.reshape(qkv, [B, T, 3, nh, dh]), [2, 0, 3, 1, 4]); // [3,B,nh,T,dh]
-      const [q, k, v] = tf.unstack(heads, 0) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      // [B,T,3·nh,dh] → [B,3·nh,T,dh] (a 4-D transpose keeping dh contiguous is fast on wasm; a 5-D one is not)
+      const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * nh, dh]), [0, 2, 1, 3]);
+      const q = tf.slice(heads, [0, 0, 0, 0], [B, nh, T, dh]) as tf.Tensor4D;
+      const k = tf.slice(heads, [0, nh, 0, 0], [B, nh, T, dh]) as tf.Tensor4D;
+      const v = tf.slice(heads, [0, 2 * nh, 0, 0], [B, nh, T, dh]) as tf.Tensor4D;
       const kT = tf.transpose(k, [0, 1, 3, 2]);
       const scores = tf.add(tf.mul(tf.matMul(q, kT), scale), maskAdd) as tf.Tensor4D;
       let probs = tf.softmax(scores);

@@ -21,7 +21,7 @@ import { initBackend } from './backend.ts';
 import type { BackendReport } from './backend.ts';
 import { decodeSafetensors, encodeSafetensors, loadModel, saveModel } from './checkpoint.ts';
 import type { ModelArtifacts, ModelManifestJSON } from './checkpoint.ts';
-import { BertEncoder, encoderConfigFromSpec } from './encoder.ts';
+import { BertEncoder, assignHost, encoderConfigFromSpec, hostVariable } from './encoder.ts';
 import type { EncoderConfig, HostTensor, NamedTensors } from './encoder.ts';
 import { TaskHead, crossEntropy } from './heads.ts';
 import type { HeadConfig } from './heads.ts';
@@ -284,8 +284,8 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
     const heads = new Map<string, TaskHead>();
     for (const hc of s.heads) {
       const h = TaskHead.create(hc, new Rng(0));
-      h.weight.assign(tf.tensor(params[`heads.${hc.project}.classifier.weight`]!.data, h.weight.shape));
-      h.bias.assign(tf.tensor(params[`heads.${hc.project}.classifier.bias`]!.data, h.bias.shape));
+      assignHost(h.weight, params[`heads.${hc.project}.classifier.weight`]!);
+      assignHost(h.bias, params[`heads.${hc.project}.classifier.bias`]!);
       heads.set(hc.project, h);
     }
     model = { tokenizer, encoder: enc, heads };
@@ -296,7 +296,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
     }
     const m = take('m/');
     const v = take('v/');
-    for (const [k, mv] of Object.entries(m)) moments.set(k, { m: tf.variable(tf.tensor(mv.data, mv.shape), false), v: tf.variable(tf.tensor(v[k]!.data, v[k]!.shape), false) });
+    for (const [k, mv] of Object.entries(m)) moments.set(k, { m: hostVariable(mv, false), v: hostVariable(v[k]!, false) });
     const bw = take('best/');
     bestWeights = Object.keys(bw).length ? new Map(Object.entries(bw)) : null;
     step = s.step;
@@ -443,7 +443,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
   const restore = (w: Map<string, HostTensor>) => {
     for (const [k, v] of allVars()) {
       const h = w.get(k);
-      if (h) v.assign(tf.tensor(h.data, h.shape));
+      if (h) assignHost(v, h);
     }
   };
 
@@ -496,14 +496,20 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
     }, vars);
     step++;
     const lr = lrAt(step);
-    const gnorm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))))).dataSync()[0]!;
+    const gnormT = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+    const gnorm = gnormT.dataSync()[0]!;
+    gnormT.dispose();
     const scale = Number.isFinite(gnorm) && gnorm > spec.clipNorm ? spec.clipNorm / (gnorm + 1e-6) : 1;
     if (!Number.isFinite(gnorm)) throw new Error(`step ${step}: gradient norm is ${gnorm} (diverged; lower the learning rate)`);
     for (const [tfName, g] of Object.entries(grads)) {
       const name = nameOf.get(tfName)!;
       const p = vars.find((v) => v.name === tfName)!;
       let mv = moments.get(name);
-      if (!mv) moments.set(name, (mv = { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }));
+      if (!mv) {
+        const z = tf.zerosLike(p);
+        moments.set(name, (mv = { m: tf.variable(z, false), v: tf.variable(z, false) }));
+        z.dispose();
+      }
       const t = (adamSteps[name] = (adamSteps[name] ?? 0) + 1);
       const bc1 = 1 - b1 ** t;
       const bc2 = 1 - b2 ** t;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { evaluateTask, inspectTrainerState, trainMultiTask } from '../../ml/index.ts';
+import * as tf from '@tensorflow/tfjs';
+import { disposeModel, evaluateTask, initBackend, inspectTrainerState, trainMultiTask } from '../../ml/index.ts';
 import type { TrainOptions, TrainTask } from '../../ml/index.ts';
 import { UNIVERSAL_TAGS, loadBrown, loadSentiment, split } from './fixtures.ts';
 
@@ -91,12 +92,16 @@ describe('determinism and resume', () => {
     assert.deepEqual(ra.heads, fa.heads);
   });
 
-  it('stops on abort with a resumable state', async () => {
+  it('stops on abort with a resumable state, leaking no tensors', async () => {
+    await initBackend(BACKEND);
+    const tensorsBefore = tf.memory().numTensors;
     const ac = new AbortController();
     const r = await trainMultiTask(tiny({ signal: ac.signal, progressEvery: 1, onProgress: (p) => void (p.step === 4 && ac.abort()) }));
     assert.equal(r.stopReason, 'aborted');
     assert.equal(r.steps, 4);
     assert.equal(inspectTrainerState(r.state).step, 4);
+    disposeModel(r.model);
+    assert.equal(tf.memory().numTensors, tensorsBefore);
   });
 
   it('early-stops after `patience` evaluations without improvement and keeps the best weights', async () => {
