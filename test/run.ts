@@ -40,7 +40,11 @@ writeFileSync(bundlePath, bundle.code);
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  [
+    '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec',
+    ...(process.env.TEST_NAME_PATTERN ? ['--test-name-pattern', process.env.TEST_NAME_PATTERN] : []),
+    ...files,
+  ],
   {
     stdio: 'inherit',
     env: {
