@@ -41,7 +41,7 @@ test('the example pipeline runs end to end on real data: per-project metrics, a 
   assert.equal(evals.sentiment!.metric, 'accuracy');
   assert.equal(evals.spam!.metric, 'f1');
   assert.equal(evals.pos!.metric, 'token-accuracy');
-  for (const f of Object.values(evals)) assert.ok((f.candidate as number) > 0 && (f.candidate as number) <= 1);
+  for (const f of Object.values(evals) as Array<{ candidate: number }>) assert.ok(f.candidate > 0 && f.candidate <= 1);
   // POS over 12 tags: far above chance even for a tiny model trained briefly.
   assert.ok((evals.pos!.candidate as number) > 0.3, `pos token accuracy ${evals.pos!.candidate}`);
 

@@ -43,6 +43,8 @@ export interface WorkerOptions {
   maxConcurrentWorkflowTasks?: number;
   /** Where each queue's name comes from; tests and fleets can prefix them. */
   taskQueue?: (q: QueueName) => string;
+  /** Workflow code to run instead of this checkout's (e.g. a new version being rolled out). */
+  workflowBundle?: WorkflowBundleOption;
 }
 
 export interface RunningWorkers {
@@ -55,7 +57,7 @@ export interface RunningWorkers {
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const queues = opts.queues ?? [DATA_QUEUE, TRAINING_QUEUE];
   const activities = { ...builtinActivities, ...(opts.activities ?? {}) };
-  const bundle = queues.includes(DATA_QUEUE) ? await workflowBundle() : undefined;
+  const bundle = queues.includes(DATA_QUEUE) ? (opts.workflowBundle ?? (await workflowBundle())) : undefined;
   const name = opts.taskQueue ?? ((q) => q);
   return Promise.all(
     queues.map((q) =>
