@@ -5,6 +5,8 @@
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
+import { ArtifactCorruptError, ArtifactMissingError } from '../data/artifact-store.ts';
 import * as builtinActivities from '../activities/index.ts';
 import { DATA_QUEUE, TRAINING_QUEUE } from '../pipelines/compile.ts';
 import type { CustomActivity } from '../pipelines/dsl.ts';
@@ -54,9 +56,33 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
 }
 
+/**
+ * A missing or corrupt artifact cannot heal by retrying (ArtifactMissingError says so): fail the attempt
+ * non-retryably with the store's message (artifact name, sha, what to do) instead of burning the retry policy.
+ */
+export function artifactErrorsNonRetryable<T extends Record<string, unknown>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      typeof fn !== 'function'
+        ? fn
+        : async (...args: unknown[]) => {
+            try {
+              return await (fn as (...a: unknown[]) => unknown)(...args);
+            } catch (e) {
+              if (e instanceof ArtifactMissingError || e instanceof ArtifactCorruptError) {
+                throw ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, details: [{ sha256: e.sha256, path: e.path }] });
+              }
+              throw e;
+            }
+          },
+    ]),
+  ) as T;
+}
+
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const queues = opts.queues ?? [DATA_QUEUE, TRAINING_QUEUE];
-  const activities = { ...builtinActivities, ...(opts.activities ?? {}) };
+  const activities = artifactErrorsNonRetryable({ ...builtinActivities, ...(opts.activities ?? {}) });
   const bundle = queues.includes(DATA_QUEUE) ? (opts.workflowBundle ?? (await workflowBundle())) : undefined;
   const name = opts.taskQueue ?? ((q) => q);
   return Promise.all(
