@@ -117,8 +117,8 @@ async function quality() {
   const sDev = split(sent.train, 8);
   const brown = split(loadBrown(60, 6000), 5);
   const bDev = split(brown.train, 10);
-  const steps = Number(args.get('quality-steps') ?? 500);
-  const encoder = { layers: 2, hidden: 128, heads: 2, intermediate: 256, maxLength: 64, dropout: 0.1, pooling: 'mean' as const, tokenizer: { vocabSize: 4000 } };
+  const steps = Number(args.get('quality-steps') ?? 600);
+  const encoder = { layers: 2, hidden: 128, heads: 2, intermediate: 256, maxLength: 128, dropout: 0.1, pooling: 'mean' as const, tokenizer: { vocabSize: 8000 } };
   const training = { steps, batchSize: 32, learningRate: 2e-3, warmupSteps: 40, evalEvery: 100, patience: 3, seed: 42, sampling: 'proportional' as const };
   console.log(`quality: backend ${be.name}; sentiment train ${sDev.train.length} / dev ${sDev.test.length} / test ${sent.test.length}; POS sentences train ${bDev.train.length} / dev ${bDev.test.length} / test ${brown.test.length}`);
   console.log(`config: ${JSON.stringify(encoder)} ${JSON.stringify(training)}`);

@@ -73,11 +73,15 @@ async function tryLoad(name: BackendName): Promise<string> {
 }
 
 /**
- * Load and activate a backend. `request` defaults to env `BROADLOOM_BACKEND`, then `auto`.
+ * Load and activate a backend. A concrete `request` wins; for `auto`/undefined, env
+ * `BROADLOOM_BACKEND` (if set) is used, else the ladder.
  * An explicit request that fails throws (no silent fallback); `auto` walks the ladder.
  */
 export async function initBackend(request?: BackendRequest | string): Promise<BackendReport> {
-  const req = parseRequest(request ?? process.env.BROADLOOM_BACKEND);
+  const env = process.env.BROADLOOM_BACKEND?.trim();
+  // Precedence: a concrete backend argument > env BROADLOOM_BACKEND > 'auto' (so the env var can pin
+  // the backend of runs whose spec says `auto`, e.g. TrainingSpec.backend's default).
+  const req = parseRequest(request && request !== 'auto' ? request : env || request || 'auto');
   const cached = reports.get(req);
   if (cached) {
     if (tf.getBackend() !== cached.tfBackend) await tf.setBackend(cached.tfBackend);
