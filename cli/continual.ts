@@ -11,7 +11,7 @@ import { broadloomHome } from '../data/home.ts';
 import { DATA_QUEUE } from '../pipelines/compile.ts';
 import { BroadloomPipeline, BroadloomProject } from '../schemas/search-attributes.ts';
 import { continualWorkflowId, type Arrival } from '../workflows/continual.ts';
-import type { BroadloomClient } from './runs.ts';
+import { assertJsonSafeSpec, type BroadloomClient } from './runs.ts';
 
 export interface IngestReport {
   arrival: Arrival;
@@ -36,6 +36,7 @@ export async function ingest(c: BroadloomClient, spec: PipelineSpec, projectName
 
 /** Signal the pipeline's continual workflow, starting it with `spec` when it is not running. */
 export async function signalContinual(c: BroadloomClient, spec: PipelineSpec, signal: string, args: unknown[]): Promise<string> {
+  assertJsonSafeSpec(spec);
   const handle = await c.client.workflow.signalWithStart('continualWorkflow', {
     workflowId: continualWorkflowId(spec.name),
     taskQueue: DATA_QUEUE,
@@ -79,6 +80,7 @@ export function describeOverlap(o: ScheduleSpec['overlap']): string {
 /** Create or update the pipeline's Temporal Schedule from `schedule` in its DSL. */
 export async function applySchedule(c: BroadloomClient, spec: PipelineSpec): Promise<{ id: string; created: boolean; overlap: string }> {
   const s = spec.schedule;
+  assertJsonSafeSpec(spec);
   if (!s) throw new Error(`pipeline ${spec.name} has no \`schedule\` in its definition`);
   const when: TemporalScheduleSpec = s.cron ? { cronExpressions: [s.cron] } : { intervals: [{ every: s.every as never }] };
   const action: ScheduleOptionsAction = {

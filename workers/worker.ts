@@ -6,7 +6,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { ArtifactCorruptError, ArtifactMissingError } from '../data/artifact-store.ts';
+import { ArtifactCorruptError, ArtifactMissingError, ArtifactRefError } from '../data/artifact-store.ts';
 import * as builtinActivities from '../activities/index.ts';
 import { DATA_QUEUE, TRAINING_QUEUE } from '../pipelines/compile.ts';
 import type { CustomActivity } from '../pipelines/dsl.ts';
@@ -57,8 +57,9 @@ export interface RunningWorkers {
 }
 
 /**
- * A missing or corrupt artifact cannot heal by retrying (ArtifactMissingError says so): fail the attempt
- * non-retryably with the store's message (artifact name, sha, what to do) instead of burning the retry policy.
+ * A missing or corrupt artifact, or an unsafe reference (traversal in a name, bad uri), cannot heal by retrying
+ * (ArtifactMissingError says so): fail the attempt non-retryably with the store's message (artifact name, sha,
+ * what to do) instead of burning the retry policy.
  */
 export function artifactErrorsNonRetryable<T extends Record<string, unknown>>(activities: T): T {
   return Object.fromEntries(
@@ -73,6 +74,7 @@ export function artifactErrorsNonRetryable<T extends Record<string, unknown>>(ac
               if (e instanceof ArtifactMissingError || e instanceof ArtifactCorruptError) {
                 throw ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, details: [{ sha256: e.sha256, path: e.path }] });
               }
+              if (e instanceof ArtifactRefError) throw ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true });
               throw e;
             }
           },
