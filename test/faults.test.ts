@@ -7,6 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { definePipeline } from '../pipelines/index.ts';
 import { broadloomContext } from '../activities/context.ts';
 import { stagesQuery } from '../workflows/definitions.ts';
 import arrowDag, { executions } from './fixtures/pipelines/arrow-dag.ts';
+import killPipeline from './fixtures/faults/kill-pipeline.ts';
 import { activities, starts, releaseHangs, writeFault, bigPayload, filesUnder, slowPipeline } from './fixtures/faults/activities.ts';
 
 const allActivities = { ...arrowDag.activities, ...activities };
@@ -198,4 +201,42 @@ test('a write failing half-way leaves no partial artifact and no temp file; the 
   assert.equal(ref.sha256, sha);
   assert.equal(createHash('sha256').update(readFileSync(store.pathOf(ref))).digest('hex'), sha);
   assert.deepEqual(filesUnder(store.root).filter((f) => f.includes('.tmp-')), []);
+});
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const killFixture = fileURLToPath(new URL('./fixtures/faults/kill-pipeline.ts', import.meta.url));
+
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', '--queues', 'training', '--pipeline', killFixture], {
+    cwd: repo, env: { ...process.env, BROADLOOM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr!.on('data', () => {});
+  child.stdout!.on('data', () => {});
+  return child;
+}
+
+test('a worker process killed with SIGKILL in the middle of a data stage: the stage is retried on a new worker and the run completes', async () => {
+  let worker = startWorkerProcess();
+  try {
+    const handle = await startRun(h.client, killPipeline.spec, { noCache: true });
+    // Wait until crunch runs in the child and has heartbeated (so it is really mid-stage), then kill the child.
+    await waitFor('crunch to heartbeat in the worker process', async () => {
+      const d = await handle.describe();
+      const a = d.raw.pendingActivities?.find((x) => x.activityId === 'crunch');
+      return a?.heartbeatDetails?.payloads?.length ? a : null;
+    }, 60_000, 100);
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    worker = startWorkerProcess();
+    const { result, error } = await watchRun(handle, () => {});
+    assert.equal(error, undefined, causeOf(error));
+    // source: n = 0..9 (sum 45); crunch adds 7 to each row.
+    assert.equal(result!.stages.find((s) => s.id === 'crunch')!.result!.metrics.total, 45 + 70);
+    const startedEv = ((await handle.fetchHistory()).events ?? []).map((e) => e.activityTaskStartedEventAttributes).filter((a) => !!a);
+    const crunch = startedEv.find((a) => (a.attempt ?? 0) > 1);
+    assert.ok(crunch, 'crunch was retried after the kill');
+    assert.ok(crunch.lastFailure?.timeoutFailureInfo, `the killed attempt ended by heartbeat timeout: ${JSON.stringify(crunch.lastFailure)}`);
+  } finally {
+    worker.kill('SIGKILL');
+  }
 });
