@@ -85,6 +85,8 @@ export async function train(input: StageInput): Promise<StageResult> {
     ...(resume ? { resume } : {}),
     backend: backend.name,
     signal: ctx?.cancellationSignal,
+    // Every step: the SDK throttles heartbeats, and a slow machine still proves liveness between them.
+    progressEvery: 1,
     onProgress: (p) => {
       last = { ...last, step: p.step, totalSteps: p.totalSteps, lossPerTask: p.lossPerTask, tokensPerSecond: Math.round(p.tokensPerSecond) };
       heartbeat(last);

@@ -11,38 +11,9 @@ import { BroadloomPipeline, BroadloomProject, BroadloomStatus, BroadloomStage } 
 import { pipelineWorkflowId, stagesQuery, type PipelineRunResult } from '../workflows/definitions.ts';
 import { DATA_QUEUE } from '../pipelines/compile.ts';
 import { workflowBundle } from '../workers/worker.ts';
-import { PipelineSpecError, type SpecIssue } from '../pipelines/errors.ts';
+import { assertJsonSafeSpec } from '../pipelines/compile.ts';
 
-/** Deepest stage config nesting a run accepts (the same bound the readers put on JSON records). */
-export const MAX_CONFIG_DEPTH = 64;
-
-/**
- * Stage configs are free-form (`z.unknown()`), but they travel as JSON in workflow history: NaN/±Infinity would
- * silently become `null` and very deep nesting overflows the payload encoder's stack. Refuse them before any
- * workflow starts, naming the path. Iterative: a 10k-deep config cannot overflow this check.
- */
-export function assertJsonSafeSpec(spec: PipelineSpec): void {
-  const issues: SpecIssue[] = [];
-  spec.stages.forEach((stage, i) => {
-    const stack: Array<[unknown, string, number]> = [[stage.config, `stages[${i}].config`, 1]];
-    while (stack.length && issues.length < 20) {
-      const [v, at, depth] = stack.pop()!;
-      if (typeof v === 'number' && !Number.isFinite(v)) {
-        issues.push({ path: at, message: `stage "${stage.id}": ${v} is not a finite number (JSON would turn it into null)` });
-      } else if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') {
-        issues.push({ path: at, message: `stage "${stage.id}": a ${typeof v} cannot be part of a stage config (plain JSON only)` });
-      } else if (v !== null && typeof v === 'object') {
-        if (depth > MAX_CONFIG_DEPTH) {
-          issues.push({ path: at.length > 200 ? `${at.slice(0, 200)}…` : at, message: `stage "${stage.id}": config nested deeper than ${MAX_CONFIG_DEPTH} levels` });
-          continue;
-        }
-        const entries = Array.isArray(v) ? v.map((x, j) => [`[${j}]`, x] as const) : Object.entries(v).map(([k, x]) => [`.${k}`, x] as const);
-        for (const [k, x] of entries) stack.push([x, `${at}${k}`, depth + 1]);
-      }
-    }
-  });
-  if (issues.length) throw new PipelineSpecError(spec.name, issues);
-}
+export { assertJsonSafeSpec, MAX_CONFIG_DEPTH } from '../pipelines/compile.ts';
 
 export interface BroadloomClient {
   client: Client;

@@ -75,20 +75,20 @@ test('a training worker killed with SIGKILL mid-training resumes from its checkp
     ...base,
     stages: base.stages.map((s) =>
       s.id === 'train'
-        ? { ...s, options: { ...s.options, heartbeatTimeout: '4s' }, config: { ...s.config, training: { ...(s.config.training as object), steps: 120, checkpointEvery: 10, evalEvery: 60 } } }
+        ? { ...s, options: { ...s.options, heartbeatTimeout: '10s' }, config: { ...s.config, training: { ...(s.config.training as object), steps: 120, checkpointEvery: 10, evalEvery: 60 } } }
         : s),
   };
   let worker = startWorkerProcess('training');
   const handle = await startRun(h.client, spec);
   let killedAt = 0;
-  for (let i = 0; i < 600 && !killedAt; i++) {
+  for (let i = 0; i < 1200 && !killedAt; i++) {
     await new Promise((r) => setTimeout(r, 250));
     const d = await handle.describe();
     const train = d.raw.pendingActivities?.find((a) => a.activityId === 'train');
     const payload = train?.heartbeatDetails?.payloads?.[0];
     if (!payload) continue;
     const beat = defaultPayloadConverter.fromPayload<TrainHeartbeat>(payload as never);
-    if (beat.checkpoint && beat.step >= 20) {
+    if (beat.checkpoint && beat.step >= 10) {
       worker.kill('SIGKILL');
       killedAt = beat.step;
     }

@@ -243,7 +243,15 @@ test('a stage config holding NaN/Infinity or nested 10k deep is refused before a
     ['hostile-deep', { ms: 0, deep }, /stages\[0\]\.config\.deep\.d\.d.*: stage "only": config nested deeper than 64 levels/],
   ];
   for (const [name, config, expected] of cases) {
-    const spec = custom(name, config);
+    // The DSL refuses it …
+    assert.throws(() => custom(name, config), (e: Error) => {
+      assert.ok(e instanceof PipelineSpecError, `${name}: ${e.name}: ${e.message.slice(0, 300)}`);
+      assert.match(e.message, expected);
+      return true;
+    });
+    // … and so does starting a run from a spec built by hand, before any workflow exists.
+    const good = custom(name, { ms: 0 });
+    const spec = { ...good, stages: good.stages.map((s) => ({ ...s, config })) };
     const runKey = `${name}-never`;
     await assert.rejects(startRun(h.client, spec, { runKey }), (e: Error) => {
       assert.ok(e instanceof PipelineSpecError, `${name}: ${e.name}: ${e.message.slice(0, 300)}`);
