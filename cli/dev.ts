@@ -3,7 +3,7 @@
  * (SQLite under .broadloom/, Web UI on 8233) unless one already listens at the address, then the workers, then
  * optionally runs the example pipeline. Ctrl-C stops workers first, then the server.
  */
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevServer, isListening, type DevServer } from '../workers/dev-server.ts';
@@ -16,6 +16,19 @@ import { connectClient, startRun, watchRun } from './runs.ts';
 import { stageLine } from './format.ts';
 
 export const EXAMPLE_PIPELINE = fileURLToPath(new URL('../pipelines/examples/broad.ts', import.meta.url));
+
+/** Worker lifecycle chatter at INFO drowns the run's progress; BROADLOOM_LOG_LEVEL=INFO brings it back. */
+function installRuntime(): void {
+  Runtime.install({ logger: new DefaultLogger((process.env.BROADLOOM_LOG_LEVEL ?? 'WARN') as 'WARN') });
+}
+
+/** Say which tfjs backend training uses here, and why better ones did not load. */
+async function reportBackend(): Promise<void> {
+  const { initBackend } = await import('../ml/backend.ts');
+  const b = await initBackend(process.env.BROADLOOM_BACKEND);
+  const skipped = b.skipped.map((x) => `${x.name}: ${x.reason.split('\n')[0]}`).join('; ');
+  console.log(`broadloom: training backend ${b.name}${skipped ? ` (skipped ${skipped})` : ''}`);
+}
 
 async function customActivities(files: string[]): Promise<{ pipelines: LoadedPipeline[]; activities: Record<string, CustomActivity> }> {
   const pipelines = await Promise.all(files.map((f) => loadPipeline(f)));
@@ -57,6 +70,8 @@ export async function runDev(o: DevOptions): Promise<number> {
     process.env.TEMPORAL_UI_URL = uiUrl;
   }
 
+  installRuntime();
+  await reportBackend();
   const files = [...(o.example ? [EXAMPLE_PIPELINE] : []), ...o.pipelines.map((f) => resolve(f))];
   const { pipelines, activities } = await customActivities(files);
   const connection = await NativeConnection.connect({ address: server?.address ?? address });
@@ -107,6 +122,8 @@ export async function runWorkerProcess(o: { queues: string[]; pipelines: string[
   const settings = temporalSettings();
   const known = ['broadloom', 'training'];
   for (const q of o.queues) if (!known.includes(q)) throw new Error(`unknown task queue "${q}": expected ${known.join(' or ')}`);
+  installRuntime();
+  if (o.queues.includes('training')) await reportBackend();
   const { activities } = await customActivities(o.pipelines.map((f) => resolve(f)));
   const connection = await NativeConnection.connect({ address: settings.address });
   const workers = await runWorkers({ connection, namespace: settings.namespace, activities, queues: o.queues as QueueName[] });

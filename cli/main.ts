@@ -283,6 +283,22 @@ program
     console.log(out);
   });
 
+program
+  .command('info')
+  .description('which TensorFlow.js backend loads here (and why better ones did not), the Temporal CLI, settings')
+  .action(async () => {
+    const { initBackend } = await import('../ml/backend.ts');
+    const { findTemporalCli } = await import('../workers/temporal-cli.ts');
+    const { broadloomHome } = await import('../data/home.ts');
+    const b = await initBackend(process.env.BROADLOOM_BACKEND);
+    console.log(`tfjs backend: ${b.name} (requested ${b.requested}${b.customKernels.length ? `; custom kernels: ${b.customKernels.join(', ')}` : ''})`);
+    for (const s of b.skipped) console.log(`  skipped ${s.name}: ${s.reason.split('\n')[0]}`);
+    const cli = findTemporalCli();
+    console.log(`Temporal CLI: ${cli ? `${cli.path} (via ${cli.via})` : 'not found — `npm run setup` builds it'}`);
+    const s = temporalSettings();
+    console.log(`Temporal: ${s.address}, namespace ${s.namespace}, Web UI ${s.uiUrl}\nBROADLOOM_HOME: ${broadloomHome()}`);
+  });
+
 export async function main(argv = process.argv): Promise<void> {
   try {
     await program.parseAsync(argv);

