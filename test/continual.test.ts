@@ -215,3 +215,31 @@ test('a project added to a running pipeline joins the shared encoder with a new 
   const champion = (await new ModelRegistry('cl-add', { home }).champion())!;
   assert.deepEqual(Object.keys(champion.heads).sort(), ['pos', 'sentiment']);
 });
+
+test('a watched directory source: each new file in it counts as an arrival', async () => {
+  const incoming = mkdtempSync(join(home, 'incoming-'));
+  const { mkdirSync } = await import('node:fs');
+  for (const l of ['positive', 'negative']) mkdirSync(join(incoming, l));
+  writeFileSync(join(incoming, 'positive', 'a.txt'), 'I love this place, the food was great');
+  const spec = definePipeline({
+    name: 'cl-watch',
+    encoder: { layers: 1, hidden: 32, heads: 2, maxLength: 32, tokenizer: { vocabSize: 1500 } },
+    training: { steps: 20 },
+    projects: [{
+      name: 'sentiment',
+      task: task.sequence(['negative', 'positive']),
+      sources: [sources.directory(incoming, { labelFromFolder: { '^positive$': 'positive', '^negative$': 'negative' }, watch: true })],
+    }],
+    continual: { threshold: 10_000, maxWait: '1h', watchEvery: '1s' },
+  }).spec;
+  await signalContinual(h.client, spec, 'updateSpec', [spec]);
+  await waitFor('the first file to arrive', async () => (await view('cl-watch')).pendingRecords.sentiment === 1, 60_000);
+  writeFileSync(join(incoming, 'negative', 'b.txt'), 'Cold soup and a rude waiter');
+  writeFileSync(join(incoming, 'positive', 'c.txt'), 'Best pizza in town');
+  const v = await waitFor('the new files to arrive', async () => { const x = await view('cl-watch'); return x.pendingRecords.sentiment === 3 ? x : null; }, 60_000);
+  assert.deepEqual(v.pending.map((a) => a.origin.split('/').slice(-2).join('/')).sort(), ['negative/b.txt', 'positive/a.txt', 'positive/c.txt']);
+  // Nothing arrives twice: a later scan of the unchanged directory adds nothing.
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal((await view('cl-watch')).pendingRecords.sentiment, 3);
+  await h.client.client.workflow.getHandle(continualWorkflowId('cl-watch')).terminate('test done');
+});
