@@ -23,11 +23,16 @@ import type { TrainHeartbeat } from '../activities/train.ts';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 let h: TestHarness;
 let home: string;
+/** Worker processes this file started: killed at the end whatever happened, so the file can exit. */
+const children = new Set<ChildProcess>();
 before(async () => {
   home = freshHome('example');
   h = await harness();
 });
-after(async () => h?.close());
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await h?.close();
+});
 
 test('the example pipeline runs end to end on real data: per-project metrics, a promotion, predict uses the champion', async () => {
   await h.startWorkers();
@@ -64,6 +69,8 @@ function startWorkerProcess(queues: string): ChildProcess {
   });
   child.stderr!.on('data', () => {});
   child.stdout!.on('data', () => {});
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return child;
 }
 
