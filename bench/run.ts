@@ -26,7 +26,12 @@ import {
 const args = parseArgs();
 const ALL = ['dag', 'ml', 'static', 'data'] as const;
 const only = new Set((args.get('only') ?? ALL.join(',')).split(',').map((s) => s.trim()));
-for (const o of only) if (!(ALL as readonly string[]).includes(o)) throw new Error(`--only ${o}: expected one of ${ALL.join(', ')}`);
+for (const o of only) {
+  if (!(ALL as readonly string[]).includes(o)) {
+    console.error(`--only ${o}: expected one of ${ALL.join(', ')} (comma list)`);
+    process.exit(2);
+  }
+}
 
 const summary: string[][] = [['benchmark', 'result', 'time']];
 
@@ -187,7 +192,7 @@ async function dagBench(): Promise<void> {
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const quick = args.has('quick');
 const subs: Record<string, { file: string; args: string[]; note?: string }> = {
-  // ml.ts speed mode takes ~1–3 min on 2 cores; the quick flags keep one backend and 2 steps.
+  // ml.ts speed mode takes ~2–3 min on 2 cores (mostly the cpu backend's training steps); --quick: wasm only, 2 steps (~15 s).
   ml: { file: 'bench/ml.ts', args: args.get('ml-args')?.split(' ').filter(Boolean) ?? (quick ? ['--backends=wasm', '--steps=2'] : []) },
   static: { file: 'bench/static.ts', args: [] },
   data: { file: 'bench/data-collect.ts', args: [] },
