@@ -79,6 +79,8 @@ export async function pipelineWorkflow(input: PipelineRunInput): Promise<Pipelin
   const results = new Map<string, StageResult>();
   let running = 0;
   let changed = 0;
+  /** Finished stage results waiting to be written to the cache, in the order their activities completed. */
+  const toRecord: Array<{ key: string; result: StageResult }> = [];
 
   const publish = (status: string) => {
     const active = [...states.values()].filter((s) => s.status === 'running').map((s) => s.id);
@@ -90,56 +92,75 @@ export async function pipelineWorkflow(input: PipelineRunInput): Promise<Pipelin
   publish('running');
   const champion = spec.projects.length ? await cacheActivities.currentChampion({ pipeline: spec.name }) : null;
 
-  const runStage = async (stage: StageSpec): Promise<void> => {
+  /**
+   * Look the stage up in the cache; on a hit it is done, otherwise its activity starts (not awaited: its completion
+   * is picked up by the driver loop). Called only from the driver, one at a time.
+   */
+  const startStage = async (stage: StageSpec): Promise<void> => {
     const state = states.get(stage.id)!;
     state.status = 'running';
     state.startedAt = new Date().toISOString();
-    publish('running');
     const upstream = Object.fromEntries(stage.after.map((d) => [d, results.get(d)!]));
     const inputHashes = stage.after.flatMap((d) => Object.values(results.get(d)!.outputs).map((r) => r.sha256));
     const config = effectiveConfig(stage, input, champion);
+    const cacheable = stage.options.cache;
+    let key: string;
     try {
-      const cacheable = stage.options.cache;
       const lookup = await cacheActivities.lookupStageCache({
         pipeline: spec.name, stageId: stage.id, config, inputHashes, codeVersion: stage.codeVersion,
         skipRead: input.noCache || !cacheable || forced.has(stage.id),
       });
-      state.cacheKey = lookup.key;
+      key = lookup.key;
+      state.cacheKey = key;
       if (lookup.hit) {
         results.set(stage.id, lookup.hit);
         Object.assign(state, { status: 'cached', result: lookup.hit, endedAt: new Date().toISOString() });
-        log.info('stage cached', { stage: stage.id, key: lookup.key });
+        log.info('stage cached', { stage: stage.id, key });
         return;
       }
-      const act = proxyActivities<Record<string, StageActivity>>(activityOptions(stage))[stage.activity]!;
-      state.attempt = 1;
-      const result = await act({
-        pipeline: spec.name, runId: workflowInfo().workflowId, stage: { ...stage, config }, upstream,
-        cacheKey: lookup.key, module: spec.module,
-      });
-      results.set(stage.id, result);
-      if (cacheable) await cacheActivities.recordStageCache({ key: lookup.key, result });
-      Object.assign(state, { status: 'done', result, endedAt: new Date().toISOString() });
     } catch (err) {
-      Object.assign(state, { status: 'failed', error: errorMessage(err), endedAt: new Date().toISOString() });
-      log.warn('stage failed', { stage: stage.id, error: state.error });
-    } finally {
-      running--;
-      changed++;
+      Object.assign(state, { status: 'failed', error: `cache lookup failed: ${errorMessage(err)}`, endedAt: new Date().toISOString() });
+      return;
     }
+    running++;
+    publish('running');
+    const act = proxyActivities<Record<string, StageActivity>>(activityOptions(stage))[stage.activity]!;
+    state.attempt = 1;
+    act({ pipeline: spec.name, runId: workflowInfo().workflowId, stage: { ...stage, config }, upstream, cacheKey: key, module: spec.module })
+      .then(
+        (result) => {
+          results.set(stage.id, result);
+          if (cacheable) toRecord.push({ key, result });
+          Object.assign(state, { status: 'done', result, endedAt: new Date().toISOString() });
+        },
+        (err) => {
+          Object.assign(state, { status: 'failed', error: errorMessage(err), endedAt: new Date().toISOString() });
+          log.warn('stage failed', { stage: stage.id, error: state.error });
+        },
+      )
+      .finally(() => {
+        running--;
+        changed++;
+      });
   };
 
+  // The driver. Every local activity (cache lookups and records) is issued from here and awaited before the next,
+  // so the commands this workflow produces depend only on the order of events in its history — never on how
+  // local-activity results happen to be batched into activations, which differs between a run and its replay.
   for (;;) {
+    while (toRecord.length) await cacheActivities.recordStageCache(toRecord.shift()!);
     const failed = [...states.values()].some((s) => s.status === 'failed');
-    const pending = [...states.values()].filter((s) => s.status === 'pending');
-    if (!failed) {
-      const ready = pending.filter((s) => byId.get(s.id)!.after.every((d) => results.has(d)));
-      for (const s of ready.slice(0, Math.max(0, spec.maxParallel - running))) {
-        running++;
-        void runStage(byId.get(s.id)!);
-      }
+    const ready = failed
+      ? []
+      : [...states.values()].filter((s) => s.status === 'pending' && byId.get(s.id)!.after.every((d) => results.has(d)));
+    let progressed = false;
+    for (const s of ready) {
+      if (running >= spec.maxParallel) break;
+      await startStage(byId.get(s.id)!);
+      progressed = true;
     }
-    if (running === 0) break;
+    if (progressed) continue; // cache hits may have made more stages ready
+    if (running === 0 && !toRecord.length) break;
     const seen = changed;
     await condition(() => changed !== seen);
   }
