@@ -25,6 +25,22 @@ export function heartbeat(details?: unknown): void {
   }
 }
 
+/**
+ * Heartbeat at most every `everyMs` (unless forced): the SDK's own batching starves when a tight loop heartbeats on
+ * every iteration, and then the server sees no progress until the heartbeat timeout fires.
+ */
+export function throttledHeartbeat(everyMs = 1000): (details: unknown, force?: boolean) => Promise<void> | undefined {
+  let last = 0;
+  return (details, force = false) => {
+    const now = Date.now();
+    if (!force && now - last < everyMs) return undefined;
+    last = now;
+    heartbeat(details);
+    // CPU-bound loops only yield microtasks between steps; give the SDK a turn of the event loop to send it.
+    return new Promise((resolve) => setImmediate(resolve));
+  };
+}
+
 export function activityContext(): Context | null {
   try {
     return Context.current();

@@ -11,7 +11,7 @@ import { trainMultiTask, inspectTrainerState, type TrainTask } from '../ml/train
 import { initBackend } from '../ml/backend.ts';
 import type { Example } from '../ml/types.ts';
 import { broadloomContext } from './context.ts';
-import { activityContext, badInput, heartbeat, outputOf, readRows, upstreamOf } from './stage-kit.ts';
+import { activityContext, badInput, outputOf, readRows, throttledHeartbeat, upstreamOf } from './stage-kit.ts';
 import { modelOutputs, modelRefsFromManifest, readModelBytes, resolveModelVersion, storeModel } from './model-store.ts';
 
 type Row = TextRow | TokenRow;
@@ -76,6 +76,7 @@ export async function train(input: StageInput): Promise<StageResult> {
   }
   if (resume) ctx?.log.info(`resuming training from step ${resumedFromStep} (attempt ${ctx.info.attempt})`);
 
+  const beat = throttledHeartbeat(1000);
   let last: TrainHeartbeat = { cacheKey: input.cacheKey, step: resumedFromStep, ...(previous?.checkpoint && resume ? { checkpoint: previous.checkpoint } : {}) };
   const result = await trainMultiTask({
     encoder: cfg.encoder,
@@ -85,17 +86,17 @@ export async function train(input: StageInput): Promise<StageResult> {
     ...(resume ? { resume } : {}),
     backend: backend.name,
     signal: ctx?.cancellationSignal,
-    // Every step: the SDK throttles heartbeats, and a slow machine still proves liveness between them.
+    // Every step, throttled to one heartbeat a second: a slow machine still proves liveness between checkpoints.
     progressEvery: 1,
     onProgress: (p) => {
       last = { ...last, step: p.step, totalSteps: p.totalSteps, lossPerTask: p.lossPerTask, tokensPerSecond: Math.round(p.tokensPerSecond) };
-      heartbeat(last);
+      return beat(last);
     },
     onCheckpoint: async (c) => {
       const ref = await store.putBytes(c.state, { kind: 'checkpoint', name: `${input.pipeline}/train/step-${c.step}` });
       const stale = last.checkpoint;
       last = { ...last, step: c.step, checkpoint: ref };
-      heartbeat(last);
+      await beat(last, true);
       // Checkpoints are scratch: keep only the newest one of this attempt.
       if (stale && stale.sha256 !== ref.sha256) await rm(store.pathOf(stale), { force: true });
     },

@@ -4,7 +4,8 @@
  * Budget: the joint run trains `steps` batches in which each project fills a share of the slots (temperature
  * sampling, as the trainer does). Each alone run trains that project for round(steps × share) batches of the same
  * size: the same number of examples of that project, and together the same compute as the joint run.
- *   node --import tsx bench/shared-vs-alone.ts [--size full|small|test] [--only joint|alone]
+ *   node --import tsx bench/shared-vs-alone.ts [--size=full|small|test] [--only=joint|alone] [--steps=N]
+ *     [--max-length=N] [--sampling=proportional|temperature] [--tag=name]
  * Results go to stdout and bench/results/shared-vs-alone-<size>.json.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,18 @@ import type { ProjectSpec, TextRow, TokenRow } from '../schemas/index.ts';
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const size = arg('size', 'full') as ExampleSize;
 const only = arg('only', 'both');
-const { spec } = broadPipeline(size);
+const base = broadPipeline(size).spec;
+// Overrides for trying a configuration before making it the example's (e.g. --steps=1500 --max-length=128).
+const spec = {
+  ...base,
+  encoder: { ...base.encoder, ...(arg('max-length', '') ? { maxLength: Number(arg('max-length', '')) } : {}) },
+  training: {
+    ...base.training,
+    ...(arg('steps', '') ? { steps: Number(arg('steps', '')) } : {}),
+    ...(arg('sampling', '') ? { sampling: arg('sampling', '') as 'proportional' | 'temperature' } : {}),
+  },
+};
+const tag = arg('tag', size);
 const here = dirname(fileURLToPath(import.meta.url));
 const store = new ArtifactStore({ root: mkdtempSync(join(tmpdir(), 'broadloom-bench-')) });
 const backend = await initBackend(process.env.BROADLOOM_BACKEND);
@@ -93,4 +105,4 @@ for (const [i, d] of data.entries()) {
 const j0 = Object.values(joint)[0];
 console.log(`shared run: ${j0 ? `${j0.steps} steps, ${j0.seconds.toFixed(0)} s` : '—'}; encoder ${JSON.stringify(spec.encoder)}; backend ${backend.name}`);
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', `shared-vs-alone-${size}.json`), JSON.stringify({ size, backend: backend.name, encoder: spec.encoder, training: spec.training, share, joint, alone, at: new Date().toISOString() }, null, 2));
+writeFileSync(join(here, 'results', `shared-vs-alone-${tag}.json`), JSON.stringify({ size, backend: backend.name, encoder: spec.encoder, training: spec.training, share, joint, alone, at: new Date().toISOString() }, null, 2));

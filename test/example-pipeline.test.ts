@@ -67,22 +67,23 @@ function startWorkerProcess(queues: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', '--queues', queues], {
     cwd: repo, env: { ...process.env, BROADLOOM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stderr!.on('data', () => {});
-  child.stdout!.on('data', () => {});
+  child.stderr!.on('data', (d) => process.env.DEBUG_WORKER && process.stderr.write(`[worker] ${d}`));
+  child.stdout!.on('data', (d) => process.env.DEBUG_WORKER && process.stderr.write(`[worker] ${d}`));
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
 test('a training worker killed with SIGKILL mid-training resumes from its checkpoint on restart', async () => {
-  // Workflows and data stages in this process; training in a child process we can kill.
+  // Workflows and data stages in this process; training in a child process we can kill. The server sees the
+  // latest heartbeat at most every 0.8 × heartbeatTimeout, so training must run a while for a checkpoint to show.
   await h.startWorkers({ queues: ['broadloom'] });
   const base = broadPipeline('test', 'broad-crash').spec;
   const spec: PipelineSpec = {
     ...base,
     stages: base.stages.map((s) =>
       s.id === 'train'
-        ? { ...s, options: { ...s.options, heartbeatTimeout: '10s' }, config: { ...s.config, training: { ...(s.config.training as object), steps: 120, checkpointEvery: 10, evalEvery: 60 } } }
+        ? { ...s, options: { ...s.options, heartbeatTimeout: '8s' }, config: { ...s.config, training: { ...(s.config.training as object), steps: 400, checkpointEvery: 10, evalEvery: 200 } } }
         : s),
   };
   let worker = startWorkerProcess('training');
@@ -95,6 +96,7 @@ test('a training worker killed with SIGKILL mid-training resumes from its checkp
     const payload = train?.heartbeatDetails?.payloads?.[0];
     if (!payload) continue;
     const beat = defaultPayloadConverter.fromPayload<TrainHeartbeat>(payload as never);
+    if (process.env.DEBUG_WORKER) console.error('beat', beat.step, !!beat.checkpoint, train?.attempt);
     if (beat.checkpoint && beat.step >= 10) {
       worker.kill('SIGKILL');
       killedAt = beat.step;
@@ -110,7 +112,7 @@ test('a training worker killed with SIGKILL mid-training resumes from its checkp
     const resumed = train.result!.facts.resumedFromStep as number;
     assert.ok(resumed > 0, `resumed from step ${resumed}`);
     assert.ok(resumed <= killedAt + 10, `resumed from the last checkpoint (${resumed}) not after the kill (${killedAt})`);
-    assert.equal(train.result!.metrics.steps, 120);
+    assert.equal(train.result!.metrics.steps, 400);
     const history = await handle.fetchHistory();
     const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1);
     assert.ok(attempts.length >= 1, 'the train activity was retried');
