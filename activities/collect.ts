@@ -3,14 +3,14 @@
  * rows in a quarantine artifact. In a continual run, datasets that arrived since the champion are merged in and
  * also returned on their own (`arrivals`), so training can mix them with a replay sample of the earlier data.
  */
-import type { ArtifactRef, StageInput, StageResult, TextRow, TokenRow } from '../schemas/index.ts';
+import type { ArtifactRef, StageInput, StageResult, TextRow, TokenRow, DatasetRow } from '../schemas/index.ts';
 import { collectProject, DataQualityError } from '../data/collect.ts';
 import { rowsToTable } from '../data/arrow-rows.ts';
 import { SourceError } from '../data/readers/common.ts';
 import { broadloomContext } from './context.ts';
 import { badInput, baseDirOf, heartbeat, projectOf, readRows } from './stage-kit.ts';
 
-type Row = TextRow | TokenRow;
+type Row = DatasetRow;
 
 export async function collect(input: StageInput): Promise<StageResult> {
   const project = projectOf(input);

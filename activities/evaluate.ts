@@ -3,15 +3,15 @@
  * with a report artifact (metrics, confusion matrix, per-class precision/recall/F1) and the gate's verdict.
  */
 import { GateSpec } from '../schemas/project.ts';
-import type { StageInput, StageResult, TaskSpec, TextRow, TokenRow } from '../schemas/index.ts';
+import type { DatasetRow, StageInput, StageResult, TaskSpec } from '../schemas/index.ts';
 import { initBackend } from '../ml/backend.ts';
-import type { Example, TaskDefinition } from '../ml/types.ts';
+import { exampleFromRow as toExample, taskDefinition, type TaskDefinition } from '../ml/types.ts';
 import type { TaskEvaluation } from '../ml/predict.ts';
 import { broadloomContext } from './context.ts';
 import { badInput, heartbeat, outputOf, readRows, upstreamOf } from './stage-kit.ts';
 import { loadPredictor, modelRefsFromManifest, modelRefsFromOutputs, registryFor, type ModelRefs } from './model-store.ts';
 
-type Row = TextRow | TokenRow;
+type Row = DatasetRow;
 
 export interface GateVerdict {
   passes: boolean;
@@ -56,7 +56,6 @@ function bySource(rows: Row[]): Map<string, Row[]> {
   return out;
 }
 
-const toExample = (r: Row): Example => ('tokens' in r ? { tokens: r.tokens, tags: r.tags ?? [] } : { text: r.text, label: r.label ?? '' });
 
 interface ModelScores {
   overall: TaskEvaluation;
@@ -82,10 +81,7 @@ export async function evaluate(input: StageInput): Promise<StageResult> {
   const testRef = outputOf(labelled, 'test', `${cfg.project}.label`);
   const test = await readRows<Row>(testRef);
   if (!test.length) throw badInput(`project ${cfg.project}: the test split is empty; add data or raise split.test`);
-  const task: TaskDefinition = {
-    name: cfg.project, kind: cfg.task.kind, labels: cfg.task.labels, metric: cfg.task.metric,
-    ...(cfg.task.kind === 'sequence-classification' && cfg.task.positiveLabel ? { positiveLabel: cfg.task.positiveLabel } : {}),
-  };
+  const task = taskDefinition(cfg.project, cfg.task);
   heartbeat({ evaluating: 'candidate', examples: test.length });
   const candidateScores = await evaluateModel(modelRefsFromOutputs(upstreamOf(input, 'train').outputs), task, test);
   if (!candidateScores) throw badInput(`the trained model has no head for project ${cfg.project}`);

@@ -6,7 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';
-import type { StageInput, StageResult, TextRow, TokenRow, TaskSpec } from '../schemas/index.ts';
+import type { StageInput, StageResult, TextRow, TokenRow, TaskSpec, DatasetRow } from '../schemas/index.ts';
 import { LabellingSpec } from '../schemas/project.ts';
 import { rowsToTable } from '../data/arrow-rows.ts';
 import { resolveSourcePath } from '../data/readers/common.ts';
@@ -16,7 +16,7 @@ import { broadloomContext } from './context.ts';
 import { badInput, baseDirOf, heartbeat, outputOf, readRows, upstreamOf } from './stage-kit.ts';
 import { loadPredictor, modelRefsFromManifest, registryFor } from './model-store.ts';
 
-type Row = TextRow | TokenRow;
+type Row = DatasetRow;
 const isToken = (r: Row): r is TokenRow => Array.isArray((r as TokenRow).tokens);
 const labelOf = (r: Row) => (isToken(r) ? r.tags : r.label);
 

@@ -6,15 +6,15 @@
  */
 import { rm } from 'node:fs/promises';
 import { CancelledFailure } from '@temporalio/common';
-import type { ArtifactRef, EncoderSpec, StageInput, StageResult, TaskSpec, TextRow, TokenRow, TrainingSpec } from '../schemas/index.ts';
+import type { ArtifactRef, DatasetRow, EncoderSpec, StageInput, StageResult, TaskSpec, TrainingSpec } from '../schemas/index.ts';
 import { trainMultiTask, inspectTrainerState, type TrainTask } from '../ml/trainer.ts';
 import { initBackend } from '../ml/backend.ts';
-import type { Example } from '../ml/types.ts';
+import { exampleFromRow as toExample, taskDefinition } from '../ml/types.ts';
 import { broadloomContext } from './context.ts';
 import { activityContext, badInput, outputOf, readRows, throttledHeartbeat, upstreamOf } from './stage-kit.ts';
 import { modelOutputs, modelRefsFromManifest, readModelBytes, resolveModelVersion, storeModel } from './model-store.ts';
 
-type Row = TextRow | TokenRow;
+type Row = DatasetRow;
 
 export interface TrainConfig {
   encoder: EncoderSpec;
@@ -32,10 +32,6 @@ export interface TrainHeartbeat {
   lossPerTask?: Record<string, number>;
   tokensPerSecond?: number;
   checkpoint?: ArtifactRef;
-}
-
-function toExample(r: Row): Example {
-  return 'tokens' in r ? { tokens: r.tokens, tags: r.tags ?? [] } : { text: r.text, label: r.label ?? '' };
 }
 
 export async function train(input: StageInput): Promise<StageResult> {
@@ -56,8 +52,8 @@ export async function train(input: StageInput): Promise<StageResult> {
     const arrivedIds = arrivalsRef ? new Set((await readRows<Row>(arrivalsRef)).map((r) => r.id)) : null;
     // Warm-started with new data: train on what arrived, replay a sample of what the champion already saw.
     const task: TrainTask = warm && arrivedIds?.size
-      ? { name: p.name, ...taskFields(p.task), train: trainRows.filter((r) => arrivedIds.has(r.id)).map(toExample), dev, replay: trainRows.filter((r) => !arrivedIds.has(r.id)).map(toExample) }
-      : { name: p.name, ...taskFields(p.task), train: trainRows.map(toExample), dev };
+      ? { ...taskDefinition(p.name, p.task), train: trainRows.filter((r) => arrivedIds.has(r.id)).map(toExample), dev, replay: trainRows.filter((r) => !arrivedIds.has(r.id)).map(toExample) }
+      : { ...taskDefinition(p.name, p.task), train: trainRows.map(toExample), dev };
     if (!task.train.length) throw badInput(`project ${p.name}: no labelled training examples (see the ${p.name}.collect quarantine and ${p.name}.label counts)`);
     tasks.push(task);
   }
@@ -124,14 +120,5 @@ export async function train(input: StageInput): Promise<StageResult> {
       backend: result.backend.name, resumedFromStep, stopReason: result.stopReason, warmStart: warm?.version ?? null,
       devMetrics, codeVersion: input.stage.codeVersion, newHeads: result.newHeads, data: dataHashes,
     },
-  };
-}
-
-function taskFields(t: TaskSpec) {
-  return {
-    kind: t.kind,
-    labels: t.labels,
-    metric: t.metric,
-    ...(t.kind === 'sequence-classification' && t.positiveLabel ? { positiveLabel: t.positiveLabel } : {}),
   };
 }

@@ -20,8 +20,8 @@ import { trainMultiTask, type TrainTask } from '../ml/trainer.ts';
 import { evaluateTask } from '../ml/predict.ts';
 import { disposeModel } from '../ml/model.ts';
 import { initBackend } from '../ml/backend.ts';
-import type { Example } from '../ml/types.ts';
-import type { ProjectSpec, TextRow, TokenRow } from '../schemas/index.ts';
+import { exampleFromRow as toExample, taskDefinition, type Example } from '../ml/types.ts';
+import type { DatasetRow, ProjectSpec } from '../schemas/index.ts';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const size = arg('size', 'full') as ExampleSize;
@@ -43,17 +43,15 @@ const store = new ArtifactStore({ root: mkdtempSync(join(tmpdir(), 'broadloom-be
 const backend = await initBackend(process.env.BROADLOOM_BACKEND);
 console.log(`shared encoder vs alone — example size ${size}, backend ${backend.name}`);
 
-type Row = TextRow | TokenRow;
-const toExample = (r: Row): Example => ('tokens' in r ? { tokens: r.tokens, tags: r.tags ?? [] } : { text: r.text, label: r.label ?? '' });
+type Row = DatasetRow;
 
 interface Data { task: TrainTask; test: Example[] }
 const data: Data[] = [];
 for (const p of spec.projects as ProjectSpec[]) {
   const c = await collectProject(p, { baseDir: dirname(fileURLToPath(new URL('../pipelines/examples/broad.ts', import.meta.url))), store });
   const rows = async (ref: typeof c.train) => tableToRows<Row>(await store.getTable(ref)).filter((r) => ('tokens' in r ? r.tags : r.label) !== null).map(toExample);
-  const t = p.task;
   data.push({
-    task: { name: p.name, kind: t.kind, labels: t.labels, metric: t.metric, ...(t.kind === 'sequence-classification' && t.positiveLabel ? { positiveLabel: t.positiveLabel } : {}), train: await rows(c.train), dev: await rows(c.dev) },
+    task: { ...taskDefinition(p.name, p.task), train: await rows(c.train), dev: await rows(c.dev) },
     test: await rows(c.test),
   });
   console.log(`  ${p.name}: train ${data.at(-1)!.task.train.length}, dev ${data.at(-1)!.task.dev.length}, test ${data.at(-1)!.test.length}`);

@@ -8,12 +8,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevServer, isListening, type DevServer } from '../workers/dev-server.ts';
 import { runWorkers, type QueueName, type RunningWorkers } from '../workers/worker.ts';
-import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
+import { temporalSettings } from '../workers/connection.ts';
 import { broadloomHome } from '../data/home.ts';
 import { loadPipeline, type LoadedPipeline } from '../pipelines/load.ts';
 import type { CustomActivity } from '../pipelines/dsl.ts';
-import { connectClient, startRun, watchRun } from './runs.ts';
-import { stageLine } from './format.ts';
+import { connectClient, startRun } from './runs.ts';
+import { followRun } from './report.ts';
 
 export const EXAMPLE_PIPELINE = fileURLToPath(new URL('../pipelines/examples/broad.ts', import.meta.url));
 
@@ -97,16 +97,7 @@ export async function runDev(o: DevOptions): Promise<number> {
     const spec = await withCodeVersions(p.spec, p.file);
     const client = await connectClient(server?.address ?? address, settings.namespace);
     const handle = await startRun(client, spec);
-    console.log(`▶ ${handle.workflowId}\n  Web UI: ${workflowUiUrl({ uiUrl, namespace: settings.namespace }, handle.workflowId)}`);
-    const { result, error } = await watchRun(handle, (s) => { if (s.status !== 'pending') console.log(stageLine(s)); });
-    if (error) {
-      console.error(`✗ ${handle.workflowId} failed: ${(error.cause as Error | undefined)?.message ?? error.message}`);
-      code = 1;
-    } else {
-      const { printRunReport } = await import('./report.ts');
-      await printRunReport(result!);
-      console.log(`✓ ${handle.workflowId} completed`);
-    }
+    code = Math.max(code, await followRun(client, handle.workflowId));
     await client.close();
   }
   if (o.exitAfterRun) {

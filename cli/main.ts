@@ -4,9 +4,10 @@
  */
 import { Command, Option } from 'commander';
 import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
-import { connectClient, startRun, watchRun, retryRun, replayHistories, type BroadloomClient } from './runs.ts';
+import { connectClient, startRun, retryRun, replayHistories, type BroadloomClient } from './runs.ts';
 import { loadPipeline } from '../pipelines/load.ts';
-import { stageLine, stageTable } from './format.ts';
+import { stageTable } from './format.ts';
+import { followRun } from './report.ts';
 import { stagesQuery } from '../workflows/definitions.ts';
 import { PipelineSpecError } from '../pipelines/errors.ts';
 import { readFileSync } from 'node:fs';
@@ -65,26 +66,9 @@ program
         if (!spec.stages.some((st) => st.id === id)) throw new Error(`no stage "${id}" in ${spec.name} (stages: ${spec.stages.map((st) => st.id).join(', ')})`);
       }
       const handle = await startRun(c, spec, { noCache: o.cache === false, force: o.from ?? [], targets: o.until ?? [] });
-      process.exitCode = await follow(c, handle.workflowId, !!o.detach);
+      process.exitCode = await followRun(c, handle.workflowId, !!o.detach);
     });
   });
-
-async function follow(c: BroadloomClient, workflowId: string, detach: boolean): Promise<number> {
-  const s = temporalSettings();
-  console.log(`▶ ${workflowId}\n  Web UI: ${workflowUiUrl(s, workflowId)}`);
-  if (detach) return 0;
-  const handle = c.client.workflow.getHandle(workflowId);
-  const width = 22;
-  const { result, error } = await watchRun(handle, (st) => { if (st.status !== 'pending') console.log(stageLine(st, width)); });
-  if (error) {
-    console.error(`✗ ${workflowId} failed: ${(error.cause as Error | undefined)?.message ?? error.message}`);
-    return 1;
-  }
-  const p = result?.promotion as { decision?: string; version?: string; reason?: string } | null;
-  if (p?.decision) console.log(`  promotion: ${p.decision}${p.version ? ` ${p.version}` : ''}${p.reason ? ` — ${p.reason}` : ''}`);
-  console.log(`✓ ${workflowId} completed`);
-  return 0;
-}
 
 program
   .command('status <workflowId>')
@@ -123,7 +107,7 @@ program
   .option('--detach')
   .action(async (id: string, o) => withClient(async (c) => {
     const handle = await retryRun(c, id, { from: o.from });
-    process.exitCode = await follow(c, handle.workflowId, !!o.detach);
+    process.exitCode = await followRun(c, handle.workflowId, !!o.detach);
   }));
 
 program

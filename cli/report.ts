@@ -1,5 +1,24 @@
-/** The end-of-run report: per-project metrics and the promotion decision. */
+/** Following a run in the terminal, and the end-of-run report: per-project metrics and the promotion decision. */
 import type { PipelineRunResult } from '../workflows/definitions.ts';
+import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
+import { watchRun, type BroadloomClient } from './runs.ts';
+import { stageLine } from './format.ts';
+
+/** Print the run's Web UI link, then each stage as it changes, then the report; 0 when it completed, else 1. */
+export async function followRun(c: BroadloomClient, workflowId: string, detach = false): Promise<number> {
+  console.log(`▶ ${workflowId}\n  Web UI: ${workflowUiUrl(temporalSettings(), workflowId)}`);
+  if (detach) return 0;
+  const { result, error } = await watchRun(c.client.workflow.getHandle(workflowId), (st) => {
+    if (st.status !== 'pending') console.log(stageLine(st));
+  });
+  if (error) {
+    console.error(`✗ ${workflowId} failed: ${(error.cause as Error | undefined)?.message ?? error.message}`);
+    return 1;
+  }
+  await printRunReport(result!);
+  console.log(`✓ ${workflowId} completed`);
+  return 0;
+}
 
 export async function printRunReport(result: PipelineRunResult): Promise<void> {
   const evals = result.stages.filter((s) => s.activity === 'evaluate' && s.result);

@@ -1,4 +1,6 @@
 import type { HeadKind } from './heads.ts';
+import type { DatasetRow } from '../schemas/rows.ts';
+import type { TaskSpec } from '../schemas/task.ts';
 
 export interface TextExample {
   text: string;
@@ -23,3 +25,16 @@ export interface TaskDefinition {
 }
 
 export const isTokenExample = (e: Example): e is TokenExample => Array.isArray((e as TokenExample).tokens);
+
+/** A stored dataset row as a training/evaluation example (a missing label becomes empty: filter unlabelled first). */
+export function exampleFromRow(r: DatasetRow): Example {
+  return 'tokens' in r ? { tokens: r.tokens, tags: r.tags ?? [] } : { text: r.text, label: r.label ?? '' };
+}
+
+/** A project's task spec as the trainer and evaluator see it. */
+export function taskDefinition(name: string, t: TaskSpec): TaskDefinition {
+  return {
+    name, kind: t.kind, labels: t.labels, metric: t.metric,
+    ...(t.kind === 'sequence-classification' && t.positiveLabel ? { positiveLabel: t.positiveLabel } : {}),
+  };
+}

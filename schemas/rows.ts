@@ -28,6 +28,9 @@ export const TokenRow = z
   });
 export type TokenRow = z.infer<typeof TokenRow>;
 
+/** A record of either kind, as stored in a project's datasets. */
+export type DatasetRow = TextRow | TokenRow;
+
 /** A row that failed validation, kept with its position and reason — never silently dropped. */
 export const QuarantineRow = z.object({
   source: z.string(),

@@ -4,12 +4,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { harness, freshHome, type TestHarness } from './support/temporal.ts';
+import { startWorkerProcess, killWorkerProcesses } from './support/worker-process.ts';
 import { startRun, watchRun } from '../cli/runs.ts';
 import { predictWithModel } from '../cli/predict.ts';
 import { broadPipeline } from '../pipelines/examples/broad.ts';
@@ -20,17 +19,14 @@ import { tableToRows } from '../data/arrow-rows.ts';
 import type { PipelineSpec } from '../schemas/index.ts';
 import type { TrainHeartbeat } from '../activities/train.ts';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
 let h: TestHarness;
 let home: string;
-/** Worker processes this file started: killed at the end whatever happened, so the file can exit. */
-const children = new Set<ChildProcess>();
 before(async () => {
   home = freshHome('example');
   h = await harness();
 });
 after(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  killWorkerProcesses();
   await h?.close();
 });
 
@@ -63,17 +59,6 @@ test('the example pipeline runs end to end on real data: per-project metrics, a 
   assert.match(pos, /the\/\S+ dog\/\S+ runs\/\S+/);
 });
 
-function startWorkerProcess(queues: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', '--queues', queues], {
-    cwd: repo, env: { ...process.env, BROADLOOM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr!.on('data', (d) => process.env.DEBUG_WORKER && process.stderr.write(`[worker] ${d}`));
-  child.stdout!.on('data', (d) => process.env.DEBUG_WORKER && process.stderr.write(`[worker] ${d}`));
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
 test('a training worker killed with SIGKILL mid-training resumes from its checkpoint on restart', async () => {
   // Workflows and data stages in this process; training in a child process we can kill. The server sees the
   // latest heartbeat at most every 0.8 × heartbeatTimeout, so training must run a while for a checkpoint to show.
@@ -86,7 +71,7 @@ test('a training worker killed with SIGKILL mid-training resumes from its checkp
         ? { ...s, options: { ...s.options, heartbeatTimeout: '8s' }, config: { ...s.config, training: { ...(s.config.training as object), steps: 400, checkpointEvery: 10, evalEvery: 200 } } }
         : s),
   };
-  let worker = startWorkerProcess('training');
+  let worker = startWorkerProcess({ queues: 'training', home });
   const handle = await startRun(h.client, spec);
   let killedAt = 0;
   for (let i = 0; i < 1200 && !killedAt; i++) {
@@ -104,7 +89,7 @@ test('a training worker killed with SIGKILL mid-training resumes from its checkp
   }
   assert.ok(killedAt > 0, 'training heartbeated a checkpoint before the kill');
   await new Promise((r) => worker.once('exit', r));
-  worker = startWorkerProcess('training');
+  worker = startWorkerProcess({ queues: 'training', home });
   try {
     const { result, error } = await watchRun(handle, () => {});
     assert.equal(error, undefined, String((error?.cause as Error | undefined)?.message ?? error));

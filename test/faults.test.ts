@@ -7,12 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { NativeConnection } from '@temporalio/worker';
+import { startWorkerProcess } from './support/worker-process.ts';
 import { harness, freshHome, scheduledActivities, type TestHarness } from './support/temporal.ts';
 import { waitFor } from './support/wait.ts';
 import { connectClient, startRun, watchRun, retryRun } from '../cli/runs.ts';
@@ -203,20 +203,12 @@ test('a write failing half-way leaves no partial artifact and no temp file; the 
   assert.deepEqual(filesUnder(store.root).filter((f) => f.includes('.tmp-')), []);
 });
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const killFixture = fileURLToPath(new URL('./fixtures/faults/kill-pipeline.ts', import.meta.url));
 
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', '--queues', 'training', '--pipeline', killFixture], {
-    cwd: repo, env: { ...process.env, BROADLOOM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr!.on('data', () => {});
-  child.stdout!.on('data', () => {});
-  return child;
-}
+const startKillWorker = () => startWorkerProcess({ queues: 'training', home, pipelines: [killFixture] });
 
 test('a worker process killed with SIGKILL in the middle of a data stage: the stage is retried on a new worker and the run completes', async () => {
-  let worker = startWorkerProcess();
+  let worker = startKillWorker();
   try {
     const handle = await startRun(h.client, killPipeline.spec, { noCache: true });
     // Wait until crunch runs in the child and has heartbeated (so it is really mid-stage), then kill the child.
@@ -227,7 +219,7 @@ test('a worker process killed with SIGKILL in the middle of a data stage: the st
     }, 60_000, 100);
     worker.kill('SIGKILL');
     await new Promise((r) => worker.once('exit', r));
-    worker = startWorkerProcess();
+    worker = startKillWorker();
     const { result, error } = await watchRun(handle, () => {});
     assert.equal(error, undefined, causeOf(error));
     // source: n = 0..9 (sum 45); crunch adds 7 to each row.
