@@ -73,6 +73,9 @@ export async function train(input: StageInput): Promise<StageResult> {
   if (resume) ctx?.log.info(`resuming training from step ${resumedFromStep} (attempt ${ctx.info.attempt})`);
 
   const beat = throttledHeartbeat(1000);
+  // Checkpoints are scratch, removed once training succeeds — not before: the server records heartbeats at most
+  // every 0.8 × heartbeatTimeout, so the checkpoint a retry will be handed can be several checkpoints old.
+  const scratch: ArtifactRef[] = resume && previous?.checkpoint ? [previous.checkpoint] : [];
   let last: TrainHeartbeat = { cacheKey: input.cacheKey, step: resumedFromStep, ...(previous?.checkpoint && resume ? { checkpoint: previous.checkpoint } : {}) };
   const result = await trainMultiTask({
     encoder: cfg.encoder,
@@ -90,11 +93,9 @@ export async function train(input: StageInput): Promise<StageResult> {
     },
     onCheckpoint: async (c) => {
       const ref = await store.putBytes(c.state, { kind: 'checkpoint', name: `${input.pipeline}/train/step-${c.step}` });
-      const stale = last.checkpoint;
+      scratch.push(ref);
       last = { ...last, step: c.step, checkpoint: ref };
       await beat(last, true);
-      // Checkpoints are scratch: keep only the newest one of this attempt.
-      if (stale && stale.sha256 !== ref.sha256) await rm(store.pathOf(stale), { force: true });
     },
   });
   if (result.stopReason === 'aborted') throw new CancelledFailure('training cancelled');
@@ -110,7 +111,7 @@ export async function train(input: StageInput): Promise<StageResult> {
     },
     { kind: 'report', name: `${input.pipeline}/train-report` },
   );
-  if (last.checkpoint) await rm(store.pathOf(last.checkpoint), { force: true });
+  for (const ref of scratch) await rm(store.pathOf(ref), { force: true });
   const devLine = Object.entries(devMetrics).map(([p, m]) => `${p} ${m.metric} ${m.value.toFixed(3)}`).join(', ');
   return {
     outputs: { ...modelOutputs(refs), report },
