@@ -5,7 +5,7 @@
  * sampling, as the trainer does). Each alone run trains that project for round(steps × share) batches of the same
  * size: the same number of examples of that project, and together the same compute as the joint run.
  *   node --import tsx bench/shared-vs-alone.ts [--size=full|small|test] [--only=joint|alone] [--steps=N]
- *     [--max-length=N] [--sampling=proportional|temperature] [--tag=name]
+ *     [--max-length=N] [--sampling=proportional|temperature] [--max-records=project:N,…] [--tag=name]
  * Results go to stdout and bench/results/shared-vs-alone-<size>.json.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,8 +28,11 @@ const size = arg('size', 'full') as ExampleSize;
 const only = arg('only', 'both');
 const base = broadPipeline(size).spec;
 // Overrides for trying a configuration before making it the example's (e.g. --steps=1500 --max-length=128).
+// --max-records=pos:20000,spam:3000 caps (or uncaps) a project's records.
+const maxRecords = Object.fromEntries(arg('max-records', '').split(',').filter(Boolean).map((kv) => [kv.split(':')[0]!, Number(kv.split(':')[1])]));
 const spec = {
   ...base,
+  projects: base.projects.map((p) => (p.name in maxRecords ? { ...p, maxRecords: maxRecords[p.name] } : p)),
   encoder: { ...base.encoder, ...(arg('max-length', '') ? { maxLength: Number(arg('max-length', '')) } : {}) },
   training: {
     ...base.training,

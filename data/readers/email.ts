@@ -144,12 +144,14 @@ function decodeEncodedWords(value: string, fallback: TextEncodingMode): string {
 
 const ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '©', reg: '®' };
 
+/**
+ * Text of an HTML body. Comments and script/style/head elements are cut with a forward scan (an unclosed one runs to
+ * the end, as in a browser) rather than lazy regexes, which go quadratic on hostile input with many unclosed tags.
+ */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<(br|p|div|tr|li|h[1-6])\b[^>]*>/gi, '\n')
-    .replace(/<[^>]*>/g, ' ')
+  return dropHidden(html)
+    .replace(/<(br|p|div|tr|li|h[1-6])\b[^<>]*>/gi, '\n')
+    .replace(/<[^<>]*>/g, ' ') // [^<>]: a stray "<" cannot make the scan quadratic
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
       if (e[0] === '#') {
         const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
@@ -157,6 +159,23 @@ export function htmlToText(html: string): string {
       }
       return ENTITIES[e.toLowerCase()] ?? m;
     });
+}
+
+function dropHidden(html: string): string {
+  const lower = html.toLowerCase();
+  const open = /<!--|<(script|style|head)\b/g;
+  let out = '';
+  let at = 0;
+  for (let m = open.exec(lower); m; m = open.exec(lower)) {
+    if (m.index < at) continue;
+    out += html.slice(at, m.index) + ' ';
+    const close = m[0] === '<!--' ? '-->' : `</${m[1]}`;
+    const end = lower.indexOf(close, m.index + m[0].length);
+    if (end < 0) return out;
+    at = m[0] === '<!--' ? end + 3 : lower.indexOf('>', end) < 0 ? lower.length : lower.indexOf('>', end) + 1;
+    open.lastIndex = at;
+  }
+  return out + html.slice(at);
 }
 
 /** Collapse runs of spaces and blank lines; the tokenizer does not need layout. */

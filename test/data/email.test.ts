@@ -43,6 +43,9 @@ test('email: multipart/alternative prefers the plain part; quoted-printable and 
 
 test('email: HTML-only bodies lose tags, scripts and entities; attachments and nested messages', () => {
   assert.equal(htmlToText('<script>alert(1)</script>A&amp;B&#33; &#x263A;<br>next').trim(), 'A&B! ☺\nnext');
+  assert.equal(htmlToText('<STYLE type="x">p{}</style >kept<!-- a --> too<script>never closed <b>lost</b>').replace(/\s+/g, ' ').trim(), 'kept too');
+  // Many unclosed openers: one forward scan, not a rescan per opener.
+  assert.equal(htmlToText('<!--'.repeat(50_000) + 'x').trim(), '');
   const raw = [
     'Subject: report',
     'Content-Type: multipart/mixed; boundary=b1',
@@ -104,4 +107,10 @@ test('directory inner email: real SpamAssassin mails become subject + body; a ma
   assert.equal(quarantined.length, 1);
   assert.match(quarantined[0]!.error!.reason, /no subject and no text/);
   assert.match(quarantined[0]!.file, /zz-empty\.txt$/);
+});
+
+test('email: hostile HTML (a long run of unclosed "<") is reduced, keeping the text after it', () => {
+  // With a `<[^>]*>` tag pattern this input scans quadratically (minutes); `<[^<>]*>` keeps it linear.
+  const text = htmlToText('<'.repeat(200_000) + 'b>tail');
+  assert.equal(text.trim().endsWith('tail'), true);
 });
