@@ -258,12 +258,14 @@ program
   });
 
 program
-  .command('predict <pipelineName> <project> <text...>')
+  .command('predict <pipelineName> <project> [text...]')
   .description("run the champion model on text (token projects: words separated by spaces)")
   .option('--version <v>', 'a model version instead of the champion')
+  .option('--email <file>', "an e-mail file instead of text, reduced to subject + body as directory sources with inner 'email' store it")
   .action(async (name: string, project: string, words: string[], o) => {
-    const { predictWithModel } = await import('./predict.ts');
-    const out = await predictWithModel(name, project, words.join(' '), o.version);
+    const { predictWithModel, emailFileText } = await import('./predict.ts');
+    if (!words.length && !o.email) throw new Error('predict: give the text, or --email <file>');
+    const out = await predictWithModel(name, project, o.email ? await emailFileText(o.email) : words.join(' '), o.version);
     console.log(out);
   });
 

@@ -1,6 +1,15 @@
 /** `broadloom predict`: the champion (or a given version) on one text, from the local registry and artifact store. */
 import { ModelRegistry } from '../data/registry.ts';
 import { loadPredictor, modelRefsFromManifest } from '../activities/model-store.ts';
+import { readFile } from 'node:fs/promises';
+import { emailToText } from '../data/readers/email.ts';
+
+/** The text a model trained on `inner: 'email'` sources saw for this message: its subject and body. */
+export async function emailFileText(file: string): Promise<string> {
+  const text = emailToText(await readFile(file)).text;
+  if (!text) throw new Error(`${file}: the e-mail has no subject and no text/plain or text/html body`);
+  return text;
+}
 
 export async function predictWithModel(pipeline: string, project: string, text: string, version?: string): Promise<string> {
   const registry = new ModelRegistry(pipeline);

