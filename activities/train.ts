@@ -107,7 +107,7 @@ export async function train(input: StageInput): Promise<StageResult> {
     {
       backend: result.backend, steps: result.steps, stopReason: result.stopReason, bestStep: result.bestStep,
       resumedFromStep, warmStart: warm?.version ?? null, data: result.data, devMetrics: result.devMetrics,
-      lossCurve: result.lossCurve, tokensPerSecond: result.tokensPerSecond, elapsedMs: result.elapsedMs, newHeads: result.newHeads,
+      lossCurve: result.lossCurve, evalHistory: result.evalHistory, tokensPerSecond: result.tokensPerSecond, elapsedMs: result.elapsedMs, newHeads: result.newHeads,
     },
     { kind: 'report', name: `${input.pipeline}/train-report` },
   );

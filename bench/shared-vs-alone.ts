@@ -79,6 +79,7 @@ async function run(label: string, tasks: Data[], steps: number): Promise<Record<
       }
     },
   });
+  for (const e of r.evalHistory) console.log(`  [${label}] dev @${e.step}: mean ${e.score.toFixed(4)} (${Object.entries(e.metrics).map(([p, v]) => `${p} ${v.toFixed(4)}`).join(', ')})`);
   const out: Record<string, Outcome> = {};
   for (const d of tasks) {
     const e = evaluateTask(r.model, d.task, d.test);

@@ -9,8 +9,9 @@
  * probability `replayShare`.
  *
  * AdamW (decoupled weight decay, none on biases/LayerNorm), linear warm-up then linear decay to 0,
- * global-norm clipping, dev evaluation every `evalEvery` steps with early stopping after `patience`
- * evaluations without improvement (best weights restored at the end). Everything random comes from
+ * global-norm clipping, dev evaluation every `evalEvery` steps (all kept in `evalHistory`) with early stopping after
+ * `patience` evaluations without improvement (0: never), and the best evaluation's weights restored at the end
+ * unless `restoreBest` is off. Everything random comes from
  * seeded PRNGs whose state is checkpointed, so the same seed gives the same loss curve on the same
  * backend, and a resumed run continues exactly where the checkpoint was taken.
  */
@@ -102,6 +103,8 @@ export interface TrainResult {
   /** Dev metrics of the returned (best) weights per project. */
   devMetrics: Record<string, TaskEvaluation>;
   lossCurve: { step: number; loss: number; lossPerTask: Record<string, number> }[];
+  /** Every dev evaluation: the mean dev metric (the selection score) and each project's. */
+  evalHistory: { step: number; score: number; metrics: Record<string, number> }[];
   data: Record<string, DataReport>;
   /** Projects whose head was created fresh (vs. reused from warmStart / resume). */
   newHeads: string[];
@@ -234,6 +237,8 @@ interface StateJSON {
   best: { score: number; step: number } | null;
   badEvals: number;
   lossCurve: TrainResult['lossCurve'];
+  /** Absent in states written before it existed. */
+  evalHistory?: TrainResult['evalHistory'];
   encoder: EncoderConfig;
   tokenizer: TokenizerJSON;
   heads: HeadConfig[];
@@ -277,6 +282,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
   let best: StateJSON['best'] = null;
   let badEvals = 0;
   let lossCurve: TrainResult['lossCurve'] = [];
+  let evalHistory: TrainResult['evalHistory'] = [];
   let cursors: StateJSON['cursors'] = {};
   let adamSteps: Record<string, number> = {};
   let priorElapsed = 0;
@@ -323,6 +329,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
     best = s.best;
     badEvals = s.badEvals;
     lossCurve = s.lossCurve;
+    evalHistory = s.evalHistory ?? [];
     cursors = s.cursors;
     adamSteps = s.adamSteps;
     priorElapsed = s.elapsedMs;
@@ -433,6 +440,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
       best,
       badEvals,
       lossCurve,
+      evalHistory,
       encoder: model.encoder.config,
       tokenizer: model.tokenizer.toJSON(),
       heads: [...model.heads.values()].map((h) => h.config),
@@ -473,11 +481,12 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
   let lastEvalStep = -1;
   const doEval = () => {
     lastEvalStep = step;
-    const { score } = evaluateAll();
+    const { score, metrics } = evaluateAll();
     if (score === null) return;
+    evalHistory.push({ step, score, metrics: Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, m.value])) });
     if (!best || score > best.score) {
       best = { score, step };
-      bestWeights = snapshot();
+      if (spec.restoreBest) bestWeights = snapshot();
       badEvals = 0;
     } else badEvals++;
   };
@@ -561,7 +570,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
     let stop = false;
     if (step % spec.evalEvery === 0) {
       doEval();
-      if (best && badEvals >= spec.patience) stop = true;
+      if (best && spec.patience > 0 && badEvals >= spec.patience) stop = true;
     }
     if (opts.onCheckpoint && step % spec.checkpointEvery === 0) await opts.onCheckpoint({ step, state: serialize() });
     if (stop) {
@@ -573,7 +582,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
 
   if (stopReason !== 'aborted' && lastEvalStep !== step) doEval();
   const state = serialize();
-  if (stopReason !== 'aborted' && bestWeights && best) restore(bestWeights);
+  if (stopReason !== 'aborted' && spec.restoreBest && bestWeights && best) restore(bestWeights);
   const { metrics } = evaluateAll();
   const elapsedMs = performance.now() - t0;
   const bestNow = best as StateJSON['best'];
@@ -590,6 +599,7 @@ export async function trainMultiTask(opts: TrainOptions): Promise<TrainResult> {
     bestScore: bestNow?.score ?? null,
     devMetrics: metrics,
     lossCurve,
+    evalHistory,
     data,
     newHeads,
     tokensPerSecond: (tokens / Math.max(elapsedMs, 1)) * 1000,

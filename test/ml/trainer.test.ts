@@ -111,6 +111,21 @@ describe('determinism and resume', () => {
     assert.ok(r.bestStep !== null && r.bestStep < r.steps);
     const mean = (Object.values(r.devMetrics).reduce((a, m) => a + m.value, 0)) / 2;
     assert.ok(Math.abs(mean - r.bestScore!) < 1e-9, 'returned weights are the best ones');
+    assert.deepEqual(r.evalHistory.map((e) => e.step), Array.from({ length: r.steps / 2 }, (_, i) => 2 * (i + 1)));
+    assert.equal(Math.max(...r.evalHistory.map((e) => e.score)), r.bestScore);
+    disposeModel(r.model);
+  });
+
+  it('patience 0 never stops early; restoreBest off returns the last weights, with every evaluation in evalHistory', async () => {
+    const r = await trainMultiTask(tiny({ training: { ...tiny().training, steps: 24, evalEvery: 2, patience: 0, restoreBest: false, learningRate: 1e-5, warmupSteps: 0 } }));
+    assert.equal(r.stopReason, 'completed');
+    assert.equal(r.steps, 24);
+    assert.equal(r.evalHistory.length, 12);
+    const last = r.evalHistory.at(-1)!;
+    assert.equal(last.step, 24);
+    for (const [p, m] of Object.entries(r.devMetrics)) assert.equal(m.value, last.metrics[p], `${p}: returned weights are the last step's`);
+    assert.equal(r.bestScore, Math.max(...r.evalHistory.map((e) => e.score)));
+    disposeModel(r.model);
   });
 });
 
