@@ -5,7 +5,8 @@
  * sampling, as the trainer does). Each alone run trains that project for round(steps × share) batches of the same
  * size: the same number of examples of that project, and together the same compute as the joint run.
  *   node --import tsx bench/shared-vs-alone.ts [--size=full|small|test] [--only=joint|alone] [--steps=N]
- *     [--max-length=N] [--sampling=proportional|temperature] [--max-records=project:N,…] [--tag=name]
+ *     [--max-length=N] [--sampling=proportional|temperature] [--max-records=project:N,…]
+ *     [--vocab=N] [--cased=true|false] [--tag=name]
  * Results go to stdout and bench/results/shared-vs-alone-<size>.json.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -33,7 +34,15 @@ const maxRecords = Object.fromEntries(arg('max-records', '').split(',').filter(B
 const spec = {
   ...base,
   projects: base.projects.map((p) => (p.name in maxRecords ? { ...p, maxRecords: maxRecords[p.name] } : p)),
-  encoder: { ...base.encoder, ...(arg('max-length', '') ? { maxLength: Number(arg('max-length', '')) } : {}) },
+  encoder: {
+    ...base.encoder,
+    ...(arg('max-length', '') ? { maxLength: Number(arg('max-length', '')) } : {}),
+    tokenizer: {
+      ...base.encoder.tokenizer,
+      ...(arg('vocab', '') ? { vocabSize: Number(arg('vocab', '')) } : {}),
+      ...(arg('cased', '') ? { lowercase: arg('cased', '') !== 'true' } : {}),
+    },
+  },
   training: {
     ...base.training,
     ...(arg('steps', '') ? { steps: Number(arg('steps', '')) } : {}),

@@ -25,13 +25,16 @@ export interface SequencePrediction {
 }
 
 export interface TokenPrediction {
-  /** One label per input word; null for words cut by truncation. */
+  /** One label per input word; null only for a word too long for the encoder's window. */
   labels: (string | null)[];
-  /** Per word: softmax probabilities in the head's label order ([] for truncated words). */
+  /** Per word: softmax probabilities in the head's label order ([] for an unlabelled word). */
   probabilities: number[][];
   /** Least-confident word's max probability (1 when no word was scored). */
   confidence: number;
+  /** Some word could not be labelled (a single word longer than the encoder's window). */
   truncated: boolean;
+  /** Encoder windows the sentence took (more than 1 for sentences longer than the window). */
+  windows: number;
 }
 
 export interface PredictOptions {
@@ -89,30 +92,46 @@ export function predictSequences(model: MultiTaskModel, project: string, texts: 
   });
 }
 
+/**
+ * Token predictions for word sequences. A sentence longer than the encoder's window is tagged in consecutive windows
+ * (each as many whole words as fit), so every word gets a label; words after the first window lose the context
+ * before them, which `windows` > 1 records. Only a single word too long for a window on its own stays unlabelled.
+ */
 export function predictTokens(model: MultiTaskModel, project: string, sentences: readonly (readonly string[])[], opts: PredictOptions = {}): TokenPrediction[] {
   const h = head(model, project);
   if (h.config.kind !== 'token-classification') throw new Error(`project "${project}" is a ${h.config.kind} task; use predictSequences`);
   const maxLength = opts.maxLength ?? model.encoder.config.maxLength;
-  const encs: WordEncoding[] = sentences.map((ws) => model.tokenizer.encodeWords(ws, maxLength));
-  const rows = runBatches(model, h, encs, opts.batchSize ?? 64);
-  return rows.map((r, i) => {
-    const e = encs[i]!;
-    const n = sentences[i]!.length;
-    const labels: (string | null)[] = new Array(n).fill(null);
-    const probabilities: number[][] = Array.from({ length: n }, () => []);
-    let confidence = 1;
+  const windows: { sentence: number; offset: number; enc: WordEncoding }[] = [];
+  const dropped = sentences.map(() => 0);
+  sentences.forEach((ws, i) => {
+    let offset = 0;
+    do {
+      const enc = model.tokenizer.encodeWords(ws.slice(offset), maxLength);
+      windows.push({ sentence: i, offset, enc });
+      offset += enc.wordsKept;
+      if (enc.wordsKept === 0 && offset < ws.length) {
+        dropped[i]!++;
+        offset++; // one word longer than a whole window: leave it unlabelled, go on after it
+      }
+    } while (offset < ws.length);
+  });
+  const rows = runBatches(model, h, windows.map((w) => w.enc), opts.batchSize ?? 64);
+  const out: TokenPrediction[] = sentences.map((ws, i) => ({ labels: new Array(ws.length).fill(null), probabilities: Array.from({ length: ws.length }, () => []), confidence: 1, truncated: dropped[i]! > 0, windows: 0 }));
+  windows.forEach(({ sentence, offset, enc }, wi) => {
+    const o = out[sentence]!;
+    o.windows++;
     const seen = new Set<number>();
-    e.wordIds.forEach((w, t) => {
+    enc.wordIds.forEach((w, t) => {
       if (w === null || seen.has(w)) return;
       seen.add(w);
-      const p = Array.from(r[t]!);
+      const p = Array.from(rows[wi]![t]!);
       const k = argmax(p);
-      labels[w] = h.config.labels[k]!;
-      probabilities[w] = p;
-      confidence = Math.min(confidence, p[k]!);
+      o.labels[offset + w] = h.config.labels[k]!;
+      o.probabilities[offset + w] = p;
+      o.confidence = Math.min(o.confidence, p[k]!);
     });
-    return { labels, probabilities, confidence, truncated: e.truncated };
   });
+  return out;
 }
 
 /** Predict for texts (sequence tasks) or token lists (token tasks), by the head's kind. */

@@ -84,6 +84,16 @@ describe('model checkpoints', () => {
     const t2 = predictTokens(loaded, 'pos', sentences);
     assert.deepEqual(t2, t1);
     assert.equal(t1[0]!.labels.length, sentences[0]!.length);
+    // A sentence longer than the encoder's window is tagged in consecutive windows: every word gets a label, and
+    // the words of the second window are tagged exactly as they are when that part is tagged on its own.
+    const long = [...sentences[0]!, ...sentences[1]!, ...sentences[0]!, ...sentences[1]!, ...sentences[0]!].slice(0, 80);
+    const [lp] = predictTokens(r.model, 'pos', [long], { maxLength: 16 });
+    assert.ok(lp!.windows > 1, `windows ${lp!.windows}`);
+    assert.equal(lp!.truncated, false);
+    assert.ok(lp!.labels.every((l) => l !== null));
+    const firstWindow = r.model.tokenizer.encodeWords(long, 16).wordsKept;
+    const [rest] = predictTokens(r.model, 'pos', [long.slice(firstWindow)], { maxLength: 16 });
+    assert.deepEqual(lp!.labels.slice(firstWindow), rest!.labels);
     assert.ok(p1.every((p) => Math.abs(p.probabilities.reduce((x, y) => x + y, 0) - 1) < 1e-5));
     const predictor = await createPredictor(a, { backend: BACKEND });
     assert.deepEqual(predictor.predictSequences('sentiment', texts), p1);
