@@ -6,7 +6,7 @@
  * size: the same number of examples of that project, and together the same compute as the joint run.
  *   node --import tsx bench/shared-vs-alone.ts [--size=full|small|test] [--only=joint|alone] [--steps=N]
  *     [--max-length=N] [--sampling=proportional|temperature] [--max-records=project:N,…]
- *     [--vocab=N] [--cased=true|false] [--tag=name]
+ *     [--vocab=N] [--cased=true|false] [--encoder='{"layers":3}'] [--training='{"learningRate":0.003}'] [--tag=name]
  * Results go to stdout and bench/results/shared-vs-alone-<size>.json.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,7 @@ const spec = {
   encoder: {
     ...base.encoder,
     ...(arg('max-length', '') ? { maxLength: Number(arg('max-length', '')) } : {}),
+    ...JSON.parse(arg('encoder', '{}')),
     tokenizer: {
       ...base.encoder.tokenizer,
       ...(arg('vocab', '') ? { vocabSize: Number(arg('vocab', '')) } : {}),
@@ -47,6 +48,7 @@ const spec = {
     ...base.training,
     ...(arg('steps', '') ? { steps: Number(arg('steps', '')) } : {}),
     ...(arg('sampling', '') ? { sampling: arg('sampling', '') as 'proportional' | 'temperature' } : {}),
+    ...JSON.parse(arg('training', '{}')),
   },
 };
 const tag = arg('tag', size);

@@ -283,6 +283,9 @@ function qualityCheck(project: ProjectSpec, c: Collector, quarantine: ArtifactRe
   }
 }
 
+/** Records between two macrotask turns while reading sources (see collectProject). */
+const YIELD_EVERY = 200;
+
 /**
  * Read every source of a project, validate, quarantine, dedup, cap and split, and write four Arrow artifacts
  * (`<project>/train|dev|test` of TextRow/TokenRow, `<project>/quarantine` of QuarantineRow).
@@ -308,11 +311,15 @@ export async function collectProject(projectInput: ProjectSpec, opts: CollectOpt
         opts.signal?.throwIfAborted();
         progress();
       }
+      // Records already in memory come through `for await` as microtasks only; a macrotask turn now and then lets the
+      // worker that runs this activity also answer queries and finish workflow tasks while a big source is read.
+      if (n % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
     }
     if (!c.perSource.has(label)) c.perSource.set(label, { source: label, read: 0, good: 0, quarantined: 0, duplicates: 0, latin1Fallbacks: 0 });
     progress();
   }
   const kept = c.finish(project.maxRecords);
+  await new Promise((r) => setImmediate(r));
   const quarantine = await writeQuarantine(opts.store, project, c.quarantine, `${project.name}/quarantine`);
   if (c.stats.read === 0)
     throw new DataQualityError(`project ${project.name}: its ${project.sources.length} source(s) yielded no records`, { ...c.stats }, quarantine);

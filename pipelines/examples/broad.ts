@@ -14,7 +14,7 @@ const UNIVERSAL_TAGS = ['NOUN', 'VERB', 'ADJ', 'ADV', 'PRON', 'DET', 'ADP', 'NUM
 const ENCODER = {
   test: { layers: 1, hidden: 32, heads: 2, maxLength: 32, tokenizer: { vocabSize: 1500 } },
   small: { layers: 2, hidden: 64, heads: 2, maxLength: 48, tokenizer: { vocabSize: 3000 } },
-  full: { layers: 2, hidden: 128, heads: 2, intermediate: 256, maxLength: 96, tokenizer: { vocabSize: 8000 } },
+  full: { layers: 2, hidden: 128, heads: 2, intermediate: 256, maxLength: 96, tokenizer: { vocabSize: 16000 } },
 };
 const TRAINING = {
   test: { steps: 60, batchSize: 16, learningRate: 3e-3, warmupSteps: 6, evalEvery: 30, checkpointEvery: 10 },
