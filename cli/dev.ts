@@ -1,13 +1,15 @@
 /**
  * `broadloom dev` and `broadloom worker`: the long-running processes. `dev` brings up the embedded Temporal server
  * (SQLite under .broadloom/, Web UI on 8233) unless one already listens at the address, then the workers, then
- * optionally runs the example pipeline. Ctrl-C stops workers first, then the server.
+ * optionally runs the example pipeline. The `training` queue's worker runs as a child process. Ctrl-C stops workers
+ * first, then the server.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevServer, isListening, type DevServer } from '../workers/dev-server.ts';
 import { runWorkers, type QueueName, type RunningWorkers } from '../workers/worker.ts';
+import { startTrainingProcess } from '../workers/training-process.ts';
 import { temporalSettings } from '../workers/connection.ts';
 import { broadloomHome } from '../data/home.ts';
 import { loadPipeline, type LoadedPipeline } from '../pipelines/load.ts';
@@ -71,12 +73,13 @@ export async function runDev(o: DevOptions): Promise<number> {
   }
 
   installRuntime();
-  await reportBackend();
   const files = [...(o.example ? [EXAMPLE_PIPELINE] : []), ...o.pipelines.map((f) => resolve(f))];
   const { pipelines, activities } = await customActivities(files);
   const connection = await NativeConnection.connect({ address: server?.address ?? address });
-  const workers: RunningWorkers = await runWorkers({ connection, namespace: settings.namespace, activities });
-  console.log(`broadloom: workers running on task queues broadloom, training`);
+  const workers: RunningWorkers = await runWorkers({ connection, namespace: settings.namespace, activities, queues: ['broadloom'] });
+  // Training in its own process (workers/training-process.ts says why); it reports its backend when it starts.
+  const training = startTrainingProcess({ pipelines: files, env: { ...process.env, TEMPORAL_ADDRESS: server?.address ?? address }, log: (l) => console.log(l) });
+  console.log(`broadloom: workers running on task queues broadloom (this process) and training (a child process)`);
   console.log(`\n  Temporal Web UI: ${uiUrl}\n  Temporal address: ${server?.address ?? address}\n`);
 
   let stopping = false;
@@ -84,7 +87,7 @@ export async function runDev(o: DevOptions): Promise<number> {
     if (stopping) return;
     stopping = true;
     console.log('broadloom: stopping workers…');
-    await workers.shutdown().catch(() => {});
+    await Promise.all([workers.shutdown().catch(() => {}), training.stop()]);
     await connection.close().catch(() => {});
     if (server) { console.log('broadloom: stopping the Temporal server…'); await server.stop(); }
   };
@@ -119,5 +122,7 @@ export async function runWorkerProcess(o: { queues: string[]; pipelines: string[
   const connection = await NativeConnection.connect({ address: settings.address });
   const workers = await runWorkers({ connection, namespace: settings.namespace, activities, queues: o.queues as QueueName[] });
   console.log(`broadloom worker: serving ${o.queues.join(', ')} at ${settings.address} (pid ${process.pid})`);
+  // Started by `broadloom dev` (workers/training-process.ts): shut down gracefully when that process is gone.
+  if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   await workers.done;
 }

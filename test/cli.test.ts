@@ -114,3 +114,24 @@ test('invalid specs are rejected before any workflow starts, naming the path', a
   for await (const _ of h.client.client.workflow.list({ query: `BroadloomPipeline = 'labels'` })) n++;
   assert.equal(n, 0, 'no workflow was started');
 });
+
+test('dev --example --exit (the quickstart): embedded server and Web UI, training in a child process, a promotion', async () => {
+  // Its own embedded server on free ports, not the suite's: this is the path a fresh machine takes.
+  const { freePort } = await import('../workers/dev-server.ts');
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const devHome = freshHome('dev');
+  const env: Record<string, string> = { BROADLOOM_SIZE: 'test', BROADLOOM_HOME: devHome };
+  const saved = process.env.TEMPORAL_ADDRESS;
+  delete process.env.TEMPORAL_ADDRESS; // the child inherits process.env; dev must start its own server
+  try {
+    const r = await broadloom(['dev', '--example', '--exit', '--port', String(port), '--ui-port', String(uiPort)], env);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, new RegExp(`Temporal Web UI: http://localhost:${uiPort}`));
+    assert.match(r.out, /\[training\] broadloom worker: serving training at 127\.0\.0\.1:\d+ \(pid \d+\)/);
+    assert.match(r.out, /\[training\] broadloom: training backend \w+/);
+    assert.match(r.out, /promoted/);
+    assert.doesNotMatch(r.out, /restarting it/);
+  } finally {
+    if (saved !== undefined) process.env.TEMPORAL_ADDRESS = saved;
+  }
+});
