@@ -19,3 +19,27 @@ export function stageTable(states: StageState[]): string {
   const width = Math.max(10, ...states.map((s) => s.id.length));
   return states.map((s) => stageLine(s, width)).join('\n');
 }
+
+/**
+ * One line for a running stage's latest heartbeat: training step, losses and speed; rows read while collecting;
+ * otherwise the details' scalar fields. References (checkpoints, cache keys) are left out.
+ */
+export function progressLine(stageId: string, details: unknown, attempt = 1, width = 22): string | null {
+  if (!details || typeof details !== 'object') return null;
+  const d = details as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const parts: string[] = [];
+  if (num(d.step) !== null) {
+    parts.push(`step ${d.step}${num(d.totalSteps) !== null ? `/${d.totalSteps}` : ''}`);
+    const losses = d.lossPerTask && typeof d.lossPerTask === 'object' ? Object.entries(d.lossPerTask as Record<string, unknown>) : [];
+    if (losses.length) parts.push(`loss ${losses.map(([p, l]) => `${p} ${num(l)?.toFixed(3) ?? '?'}`).join(', ')}`);
+    if (num(d.tokensPerSecond) !== null) parts.push(`${Math.round(d.tokensPerSecond as number)} tokens/s`);
+  } else {
+    for (const [k, v] of Object.entries(d)) {
+      if (k === 'cacheKey' || k === 'checkpoint') continue;
+      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') parts.push(`${k} ${v}`);
+    }
+  }
+  if (!parts.length) return null;
+  return `  … ${stageId.padEnd(width)} ${'running'.padEnd(8)} ${''.padStart(7)}  ${parts.join(' · ')}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
+}

@@ -2,15 +2,17 @@
 import type { PipelineRunResult } from '../workflows/definitions.ts';
 import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
 import { watchRun, type BroadloomClient } from './runs.ts';
-import { stageLine } from './format.ts';
+import { progressLine, stageLine } from './format.ts';
 
 /** Print the run's Web UI link, then each stage as it changes, then the report; 0 when it completed, else 1. */
 export async function followRun(c: BroadloomClient, workflowId: string, detach = false): Promise<number> {
   console.log(`▶ ${workflowId}\n  Web UI: ${workflowUiUrl(temporalSettings(), workflowId)}`);
   if (detach) return 0;
-  const { result, error } = await watchRun(c.client.workflow.getHandle(workflowId), (st) => {
+  const handle = c.client.workflow.getHandle(workflowId);
+  const progress = setInterval(() => void printProgress(c, handle), PROGRESS_EVERY_MS);
+  const { result, error } = await watchRun(handle, (st) => {
     if (st.status !== 'pending') console.log(stageLine(st));
-  });
+  }).finally(() => clearInterval(progress));
   if (error) {
     console.error(`✗ ${workflowId} failed: ${(error.cause as Error | undefined)?.message ?? error.message}`);
     return 1;
@@ -18,6 +20,28 @@ export async function followRun(c: BroadloomClient, workflowId: string, detach =
   await printRunReport(result!);
   console.log(`✓ ${workflowId} completed`);
   return 0;
+}
+
+const PROGRESS_EVERY_MS = 15_000;
+const lastProgress = new Map<string, string>();
+
+/** Long stages show progress: the latest heartbeat of each running activity, when it changed. */
+async function printProgress(c: BroadloomClient, handle: ReturnType<BroadloomClient['client']['workflow']['getHandle']>): Promise<void> {
+  try {
+    const d = await handle.describe();
+    for (const a of d.raw.pendingActivities ?? []) {
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      if (!payload || !a.activityId) continue;
+      const details = c.client.options.loadedDataConverter.payloadConverter.fromPayload(payload);
+      const line = progressLine(a.activityId, details, a.attempt ?? 1);
+      if (line && lastProgress.get(a.activityId) !== line) {
+        lastProgress.set(a.activityId, line);
+        console.log(line);
+      }
+    }
+  } catch {
+    /* describe can fail while the server restarts; the next tick tries again */
+  }
 }
 
 export async function printRunReport(result: PipelineRunResult): Promise<void> {
