@@ -17,7 +17,7 @@ import { broadPipeline, type ExampleSize } from '../pipelines/examples/broad.ts'
 import { collectProject } from '../data/collect.ts';
 import { ArtifactStore } from '../data/artifact-store.ts';
 import { tableToRows } from '../data/arrow-rows.ts';
-import { trainMultiTask, type TrainTask } from '../ml/trainer.ts';
+import { trainMultiTask, type TrainResult, type TrainTask } from '../ml/trainer.ts';
 import { evaluateTask } from '../ml/predict.ts';
 import { disposeModel } from '../ml/model.ts';
 import { initBackend } from '../ml/backend.ts';
@@ -75,7 +75,7 @@ const T = spec.training.temperature;
 const weights = data.map((d) => (spec.training.sampling === 'temperature' ? d.task.train.length ** (1 / T) : d.task.train.length));
 const share = weights.map((w) => w / weights.reduce((a, b) => a + b, 0));
 
-interface Outcome { metric: string; value: number; accuracy: number; steps: number; seconds: number; stopReason: string }
+interface Outcome { metric: string; value: number; accuracy: number; steps: number; seconds: number; stopReason: string; evalHistory: TrainResult['evalHistory'] }
 async function run(label: string, tasks: Data[], steps: number): Promise<Record<string, Outcome>> {
   const started = Date.now();
   let lastLog = 0;
@@ -94,7 +94,7 @@ async function run(label: string, tasks: Data[], steps: number): Promise<Record<
   const out: Record<string, Outcome> = {};
   for (const d of tasks) {
     const e = evaluateTask(r.model, d.task, d.test);
-    out[d.task.name] = { metric: e.metric, value: e.value, accuracy: e.accuracy, steps: r.steps, seconds: (Date.now() - started) / 1000, stopReason: r.stopReason };
+    out[d.task.name] = { metric: e.metric, value: e.value, accuracy: e.accuracy, steps: r.steps, seconds: (Date.now() - started) / 1000, stopReason: r.stopReason, evalHistory: r.evalHistory };
   }
   disposeModel(r.model);
   console.log(`  [${label}] done in ${((Date.now() - started) / 1000).toFixed(0)} s (${r.stopReason} at step ${r.steps}): ${Object.entries(out).map(([p, o]) => `${p} ${o.metric} ${o.value.toFixed(4)}`).join(', ')}`);
