@@ -7,7 +7,7 @@
  *   node --import tsx bench/shared-vs-alone.ts [--size=full|small|test] [--only=joint|alone] [--steps=N]
  *     [--max-length=N] [--sampling=proportional|temperature] [--max-records=project:N,…]
  *     [--vocab=N] [--cased=true|false] [--encoder='{"layers":3}'] [--training='{"learningRate":0.003}'] [--tag=name]
- * Results go to stdout and bench/results/shared-vs-alone-<size>.json.
+ * Results go to stdout and bench/results/shared-vs-alone-<tag>.json (tag defaults to the size).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
