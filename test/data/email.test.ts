@@ -114,3 +114,11 @@ test('email: hostile HTML (a long run of unclosed "<") is reduced, keeping the t
   const text = htmlToText('<'.repeat(200_000) + 'b>tail');
   assert.equal(text.trim().endsWith('tail'), true);
 });
+
+test('email: hostile MIME nesting is cut at a fixed depth instead of recursing without end', () => {
+  let body = 'deep text';
+  for (let i = 0; i < 500; i++) body = `Content-Type: multipart/mixed; boundary=b${i}\n\n--b${i}\n${body}\n--b${i}--`;
+  const m = emailToText(bytes(`Subject: nest\n${body}`));
+  assert.equal(m.subject, 'nest');
+  assert.doesNotMatch(m.body, /deep text/, 'the innermost part lies beyond the depth limit');
+});
