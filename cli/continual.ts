@@ -8,10 +8,10 @@ import type { PipelineSpec, ScheduleSpec } from '../schemas/pipeline.ts';
 import { ingestFile } from '../data/collect.ts';
 import { ArtifactStore } from '../data/artifact-store.ts';
 import { broadloomHome } from '../data/home.ts';
-import { DATA_QUEUE } from '../pipelines/compile.ts';
+import { assertJsonSafeSpec, DATA_QUEUE } from '../pipelines/compile.ts';
 import { BroadloomPipeline, BroadloomProject } from '../schemas/search-attributes.ts';
 import { continualWorkflowId, type Arrival } from '../workflows/continual.ts';
-import { assertJsonSafeSpec, type BroadloomClient } from './runs.ts';
+import type { BroadloomClient } from './runs.ts';
 
 export interface IngestReport {
   arrival: Arrival;

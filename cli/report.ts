@@ -1,4 +1,5 @@
 /** Following a run in the terminal, and the end-of-run report: per-project metrics and the promotion decision. */
+import type { WorkflowHandle } from '@temporalio/client';
 import type { PipelineRunResult } from '../workflows/definitions.ts';
 import { temporalSettings, workflowUiUrl } from '../workers/connection.ts';
 import { watchRun, type BroadloomClient } from './runs.ts';
@@ -9,7 +10,8 @@ export async function followRun(c: BroadloomClient, workflowId: string, detach =
   console.log(`▶ ${workflowId}\n  Web UI: ${workflowUiUrl(temporalSettings(), workflowId)}`);
   if (detach) return 0;
   const handle = c.client.workflow.getHandle(workflowId);
-  const progress = setInterval(() => void printProgress(c, handle), PROGRESS_EVERY_MS);
+  const lastProgress = new Map<string, string>();
+  const progress = setInterval(() => void printProgress(c, handle, lastProgress), PROGRESS_EVERY_MS);
   const { result, error } = await watchRun(handle, (st) => {
     if (st.status !== 'pending') console.log(stageLine(st));
   }).finally(() => clearInterval(progress));
@@ -23,10 +25,9 @@ export async function followRun(c: BroadloomClient, workflowId: string, detach =
 }
 
 const PROGRESS_EVERY_MS = 15_000;
-const lastProgress = new Map<string, string>();
 
-/** Long stages show progress: the latest heartbeat of each running activity, when it changed. */
-async function printProgress(c: BroadloomClient, handle: ReturnType<BroadloomClient['client']['workflow']['getHandle']>): Promise<void> {
+/** Long stages show progress: the latest heartbeat of each running activity, when it changed since `lastProgress`. */
+async function printProgress(c: BroadloomClient, handle: WorkflowHandle, lastProgress: Map<string, string>): Promise<void> {
   try {
     const d = await handle.describe();
     for (const a of d.raw.pendingActivities ?? []) {

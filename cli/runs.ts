@@ -9,11 +9,9 @@ import type { StageState } from '../schemas/stage.ts';
 import type { ArtifactRef } from '../schemas/artifact.ts';
 import { BroadloomPipeline, BroadloomProject, BroadloomStatus, BroadloomStage } from '../schemas/search-attributes.ts';
 import { pipelineWorkflowId, stagesQuery, type PipelineRunResult } from '../workflows/definitions.ts';
-import { DATA_QUEUE } from '../pipelines/compile.ts';
+import { assertJsonSafeSpec, DATA_QUEUE } from '../pipelines/compile.ts';
 import { workflowBundle } from '../workers/worker.ts';
-import { assertJsonSafeSpec } from '../pipelines/compile.ts';
 
-export { assertJsonSafeSpec, MAX_CONFIG_DEPTH } from '../pipelines/compile.ts';
 
 export interface BroadloomClient {
   client: Client;

@@ -101,25 +101,24 @@ export function predictTokens(model: MultiTaskModel, project: string, sentences:
   const h = head(model, project);
   if (h.config.kind !== 'token-classification') throw new Error(`project "${project}" is a ${h.config.kind} task; use predictSequences`);
   const maxLength = opts.maxLength ?? model.encoder.config.maxLength;
+  const out: TokenPrediction[] = sentences.map((ws) => ({ labels: new Array(ws.length).fill(null), probabilities: Array.from({ length: ws.length }, () => []), confidence: 1, truncated: false, windows: 0 }));
   const windows: { sentence: number; offset: number; enc: WordEncoding }[] = [];
-  const dropped = sentences.map(() => 0);
   sentences.forEach((ws, i) => {
     let offset = 0;
     do {
       const enc = model.tokenizer.encodeWords(ws.slice(offset), maxLength);
       windows.push({ sentence: i, offset, enc });
+      out[i]!.windows++;
       offset += enc.wordsKept;
       if (enc.wordsKept === 0 && offset < ws.length) {
-        dropped[i]!++;
+        out[i]!.truncated = true;
         offset++; // one word longer than a whole window: leave it unlabelled, go on after it
       }
     } while (offset < ws.length);
   });
   const rows = runBatches(model, h, windows.map((w) => w.enc), opts.batchSize ?? 64);
-  const out: TokenPrediction[] = sentences.map((ws, i) => ({ labels: new Array(ws.length).fill(null), probabilities: Array.from({ length: ws.length }, () => []), confidence: 1, truncated: dropped[i]! > 0, windows: 0 }));
   windows.forEach(({ sentence, offset, enc }, wi) => {
     const o = out[sentence]!;
-    o.windows++;
     const seen = new Set<number>();
     enc.wordIds.forEach((w, t) => {
       if (w === null || seen.has(w)) return;

@@ -100,7 +100,7 @@ export interface TrainResult {
   stopReason: 'completed' | 'early-stopped' | 'aborted';
   bestStep: number | null;
   bestScore: number | null;
-  /** Dev metrics of the returned (best) weights per project. */
+  /** Dev metrics of the returned weights (the best evaluation's, or the last step's without restoreBest) per project. */
   devMetrics: Record<string, TaskEvaluation>;
   lossCurve: { step: number; loss: number; lossPerTask: Record<string, number> }[];
   /** Every dev evaluation: the mean dev metric (the selection score) and each project's. */

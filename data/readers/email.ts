@@ -134,10 +134,8 @@ function decodeEncodedWords(value: string, fallback: TextEncodingMode): string {
   return value
     .replace(/(\?=)\s+(=\?)/g, '$1$2') // whitespace between adjacent encoded words is not part of the text
     .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, charset: string, enc: string, text: string) => {
-      const binary =
-        enc.toUpperCase() === 'B'
-          ? Buffer.from(text, 'base64').toString('latin1')
-          : text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (__, h: string) => String.fromCharCode(parseInt(h, 16)));
+      // Q is quoted-printable with "_" for a space.
+      const binary = enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64').toString('latin1') : decodeQuotedPrintable(text.replace(/_/g, ' '));
       return decodeBytes(binary, charset.replace(/\*.*$/, ''), fallback);
     });
 }
@@ -166,13 +164,14 @@ function dropHidden(html: string): string {
   const open = /<!--|<(script|style|head)\b/g;
   let out = '';
   let at = 0;
+  // Each search starts where the last element ended (lastIndex), so every character is scanned a bounded number of times.
   for (let m = open.exec(lower); m; m = open.exec(lower)) {
-    if (m.index < at) continue;
     out += html.slice(at, m.index) + ' ';
-    const close = m[0] === '<!--' ? '-->' : `</${m[1]}`;
-    const end = lower.indexOf(close, m.index + m[0].length);
+    const comment = m[0] === '<!--';
+    const end = lower.indexOf(comment ? '-->' : `</${m[1]}`, m.index + m[0].length);
     if (end < 0) return out;
-    at = m[0] === '<!--' ? end + 3 : lower.indexOf('>', end) < 0 ? lower.length : lower.indexOf('>', end) + 1;
+    const gt = comment ? end + 2 : lower.indexOf('>', end);
+    at = gt < 0 ? lower.length : gt + 1;
     open.lastIndex = at;
   }
   return out + html.slice(at);
